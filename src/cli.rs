@@ -1,0 +1,258 @@
+//! Command-line definitions only (clap derive): no I/O, no environment reads, no logic.
+//!
+//! The key is never accepted as an argument value; only the *place* it is read from is.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Turn an Anaconda API key from a CI secret into an authenticated conda job, without printing it.
+#[derive(Debug, Parser)]
+#[command(name = "anaconda-ci-auth", version, about, long_about = None, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub(crate) struct GlobalArgs {
+    /// Print one JSON object on stdout instead of human output
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Only print warnings and errors on stderr
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
+    /// The CI platform (default: detected from the environment)
+    #[arg(long, global = true, value_enum, default_value_t = CiArg::Auto)]
+    pub(crate) ci: CiArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Validate the key, write a job-scoped keyring and condarc, and export the environment for later steps
+    Setup(SetupArgs),
+    /// Run the same checks as setup without writing anything
+    Validate(ValidateArgs),
+    /// Set up in a private temporary directory, run a command, scrub its output, clean up
+    Exec(ExecArgs),
+    /// Write a file for `docker build --secret` and print the argument to use
+    DockerSecret(DockerSecretArgs),
+    /// Remove exactly what a setup wrote; with --sweep, also stale job directories
+    Cleanup(CleanupArgs),
+    /// Show what is configured now, redacted, with warnings for known traps
+    Status(StatusArgs),
+    /// Install anaconda-registration into conda's base environment (skipped when present)
+    Register(RegisterArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CiArg {
+    Auto,
+    Github,
+    Gitlab,
+    Buildkite,
+    Jenkins,
+    None,
+}
+
+/// Where the key comes from. With none given: the variable `ANACONDA_AUTH_API_KEY`, then the file
+/// `$ANACONDA_SECRETS_DIR/ANACONDA_AUTH_API_KEY` (default directory `/run/secrets`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Key source (never the key itself)")]
+pub(crate) struct KeyArgs {
+    /// Read the key from this environment variable
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["api_key_file", "api_key_stdin"])]
+    pub(crate) api_key_env: Option<String>,
+    /// Read the key from this file (GitLab file variables, /run/secrets/...)
+    #[arg(long, value_name = "PATH", conflicts_with = "api_key_stdin")]
+    pub(crate) api_key_file: Option<PathBuf>,
+    /// Read the key from standard input
+    #[arg(long)]
+    pub(crate) api_key_stdin: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ValidateMode {
+    /// Offline checks, then GET /api/account on the Anaconda API
+    Online,
+    /// Check the key's structure and expiry only
+    Offline,
+    /// Only check that the value can be a key at all
+    None,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Validation")]
+pub(crate) struct ValidationArgs {
+    /// How to validate the key
+    #[arg(long, value_enum, default_value_t = ValidateMode::Online)]
+    pub(crate) validate: ValidateMode,
+    /// Fail if the key expires sooner than this (e.g. 7d, 12h, 3600)
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) min_validity: Option<String>,
+    /// The anaconda-auth site domain the key belongs to
+    #[arg(long, value_name = "DOMAIN", default_value = "anaconda.com")]
+    pub(crate) domain: String,
+    /// Base URL of the Anaconda API (default: https://<domain>); http:// only for loopback
+    #[arg(long, value_name = "URL")]
+    pub(crate) api_url: Option<String>,
+    /// Extra CA certificates (PEM) to trust; SSL_CERT_FILE and REQUESTS_CA_BUNDLE are also read
+    #[arg(long, value_name = "PATH")]
+    pub(crate) ca_bundle: Option<PathBuf>,
+    /// Total time allowed for online validation, retries included
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub(crate) timeout: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Mode {
+    /// Write a keyring file and point anaconda-auth at it
+    Keyring,
+    /// Export ANACONDA_AUTH_API_KEY instead of writing a keyring
+    Env,
+    /// Both
+    Both,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PrintEnv {
+    /// `export NAME='value'` lines for `eval`
+    Sh,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Job configuration")]
+pub(crate) struct JobArgs {
+    /// Keyring file, environment variable, or both
+    #[arg(long, value_enum, default_value_t = Mode::Keyring)]
+    pub(crate) mode: Mode,
+    /// Extra channel pattern routed to anaconda-auth, as PATTERN or PATTERN=AUTH_DOMAIN (repeatable)
+    #[arg(long = "channel", value_name = "PATTERN[=DOMAIN]")]
+    pub(crate) channels: Vec<String>,
+    /// Also install anaconda-registration into conda's base environment
+    #[arg(long)]
+    pub(crate) register: bool,
+    /// The conda executable (default: `conda` on PATH, or $CONDA_EXE)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) conda: Option<PathBuf>,
+    /// Run even on untrusted triggers such as pull_request_target from a fork
+    #[arg(long)]
+    pub(crate) allow_untrusted_trigger: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetupArgs {
+    #[command(flatten)]
+    pub(crate) key: KeyArgs,
+    #[command(flatten)]
+    pub(crate) validation: ValidationArgs,
+    #[command(flatten)]
+    pub(crate) job: JobArgs,
+    /// The job directory (default: chosen for the CI platform, e.g. under $RUNNER_TEMP)
+    #[arg(long, value_name = "DIR", help_heading = "Job configuration")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Merge the key into this existing keyring instead of a job keyring (e.g. ~/.anaconda/keyring)
+    #[arg(long, value_name = "PATH", help_heading = "Job configuration")]
+    pub(crate) keyring_path: Option<PathBuf>,
+    /// Print the environment as shell `export` lines on stdout
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SHELL",
+        conflicts_with = "json",
+        help_heading = "Job configuration"
+    )]
+    pub(crate) print_env: Option<PrintEnv>,
+    /// Do not remove stale job directories of earlier jobs
+    #[arg(long, help_heading = "Job configuration")]
+    pub(crate) no_sweep: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    #[command(flatten)]
+    pub(crate) key: KeyArgs,
+    #[command(flatten)]
+    pub(crate) validation: ValidationArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    #[command(flatten)]
+    pub(crate) key: KeyArgs,
+    #[command(flatten)]
+    pub(crate) validation: ValidationArgs,
+    #[command(flatten)]
+    pub(crate) job: JobArgs,
+    /// Do not scrub the key from the command's output (it is then passed through unchanged)
+    #[arg(long, help_heading = "Job configuration")]
+    pub(crate) no_scrub: bool,
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub(crate) command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SecretKind {
+    /// The bare key, as anaconda-auth reads it from /run/secrets/ANACONDA_AUTH_API_KEY
+    Key,
+    /// A keyring file, to mount at /root/.anaconda/keyring
+    Keyring,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DockerSecretArgs {
+    #[command(flatten)]
+    pub(crate) key: KeyArgs,
+    #[command(flatten)]
+    pub(crate) validation: ValidationArgs,
+    /// What the secret file contains
+    #[arg(long, value_enum, default_value_t = SecretKind::Key)]
+    pub(crate) kind: SecretKind,
+    /// The secret id (default: ANACONDA_AUTH_API_KEY, or anaconda_keyring with --kind keyring)
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: Option<String>,
+    /// Where to write the file (default: a new private temporary directory); must not exist
+    #[arg(long, value_name = "PATH")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CleanupArgs {
+    /// The job directory setup created
+    #[arg(long, value_name = "DIR", conflicts_with = "state")]
+    pub(crate) dir: Option<PathBuf>,
+    /// The state file setup wrote (default: $ANACONDA_CI_AUTH_STATE)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    /// Also remove stale job directories left by crashed or timed-out jobs
+    #[arg(long)]
+    pub(crate) sweep: bool,
+    /// With --sweep: in shared temporary directories, how old a job directory must be to count as stale
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub(crate) max_age: String,
+    /// With --sweep: the directory to sweep (default: the CI platform's job-directory parent)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sweep_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The job directory setup created
+    #[arg(long, value_name = "DIR", conflicts_with = "state")]
+    pub(crate) dir: Option<PathBuf>,
+    /// The state file setup wrote (default: $ANACONDA_CI_AUTH_STATE)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RegisterArgs {
+    /// The conda executable (default: `conda` on PATH, or $CONDA_EXE)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) conda: Option<PathBuf>,
+}

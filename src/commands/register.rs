@@ -1,0 +1,152 @@
+//! `register`: install anaconda-registration into conda's base environment, as Anaconda's
+//! registration instructions say, skipped when it is already installed. On anaconda-auth's
+//! "Token not found" error (an incompatible anaconda-auth in base) it reinstalls anaconda-auth once.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::Ctx;
+use crate::error::{Error, Kind, Result};
+use crate::ui;
+
+pub(crate) const PACKAGE: &str = "anaconda-registration";
+pub(crate) const CHANNEL: &str = "https://repo.anaconda.cloud/repo/anaconda-tools";
+
+pub(crate) fn run(ctx: &Ctx, args: &crate::cli::RegisterArgs) -> Result<()> {
+    let outcome = register(ctx, args.conda.as_deref(), &[])?;
+    if ctx.json {
+        ui::stdout(&serde_json::json!({ "package": PACKAGE, "result": outcome }).to_string());
+    }
+    Ok(())
+}
+
+/// Runs the registration with `extra_env` added to conda's environment. Returns `installed`,
+/// `already-installed` or `reinstalled`.
+pub(crate) fn register(
+    ctx: &Ctx,
+    conda: Option<&Path>,
+    extra_env: &[(String, String)],
+) -> Result<&'static str> {
+    let conda = find_conda(ctx, conda)?;
+    let run = |args: &[&str]| -> Result<(bool, String)> {
+        let mut cmd = Command::new(&conda);
+        cmd.args(args)
+            .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            Error::new(Kind::Conda, format!("failed to run `{}`", conda.display()))
+                .cause(e)
+                .hint("check --conda")
+        })?;
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut s) = child.stdout.take() {
+            let _ = s.read_to_string(&mut out);
+        }
+        if let Some(mut s) = child.stderr.take() {
+            let _ = s.read_to_string(&mut err);
+        }
+        let status = child
+            .wait()
+            .map_err(|e| Error::new(Kind::Conda, "conda did not finish").cause(e))?;
+        Ok((status.success(), ui::redact(&format!("{out}{err}"))))
+    };
+    let (ok, listing) = run(&["list", "--name", "base", "--json", "--full-name", PACKAGE])?;
+    let installed = ok
+        && serde_json::from_str::<serde_json::Value>(&listing)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|i| i.get("name").and_then(|n| n.as_str()) == Some(PACKAGE))
+            });
+    if installed {
+        ui::info(&format!(
+            "anaconda-ci-auth: {PACKAGE} is already installed in base"
+        ));
+        return Ok("already-installed");
+    }
+    let install = [
+        "install",
+        "--name",
+        "base",
+        PACKAGE,
+        "--channel",
+        CHANNEL,
+        "--override-channels",
+        "--yes",
+    ];
+    ui::info(&format!("anaconda-ci-auth: running conda {}", install.join(" ")));
+    let (ok, output) = run(&install)?;
+    if ok {
+        return Ok("installed");
+    }
+    if output.contains("Token not found") {
+        ui::warn(
+            "conda reported `AnacondaAuthError: Token not found` (an incompatible anaconda-auth in base); reinstalling anaconda-auth",
+        );
+        let (removed, out) = run(&["remove", "--name", "base", "anaconda-auth", "--force", "--yes"])?;
+        if !removed {
+            return Err(conda_failed(
+                "conda remove --name base anaconda-auth --force",
+                &out,
+            ));
+        }
+        let (ok, out) = run(&install)?;
+        if ok {
+            return Ok("reinstalled");
+        }
+        return Err(conda_failed(
+            "conda install anaconda-registration (after reinstalling anaconda-auth)",
+            &out,
+        ));
+    }
+    Err(conda_failed("conda install anaconda-registration", &output))
+}
+
+fn conda_failed(what: &str, output: &str) -> Error {
+    let tail: Vec<&str> = output
+        .lines()
+        .rev()
+        .take(15)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let mut e = Error::new(Kind::Conda, format!("`{what}` failed"));
+    if !tail.is_empty() {
+        e = e.cause(format!("conda said:\n{}", tail.join("\n")));
+    }
+    e.hint("check that the key can access https://repo.anaconda.cloud (see `anaconda-ci-auth validate`) and that the conda in base is writable")
+}
+
+fn find_conda(ctx: &Ctx, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        return Err(
+            Error::new(Kind::Conda, format!("conda not found at `{}`", p.display()))
+                .hint("pass the conda executable with --conda"),
+        );
+    }
+    if let Some(path) = ctx.env.get("PATH") {
+        for dir in std::env::split_paths(path) {
+            for name in ["conda", "conda.exe", "conda.bat"] {
+                let candidate = dir.join(name);
+                if candidate.is_file() {
+                    return Ok(candidate);
+                }
+            }
+        }
+    }
+    if let Some(exe) = ctx.env.path("CONDA_EXE").filter(|p| p.is_file()) {
+        return Ok(exe);
+    }
+    Err(Error::new(Kind::Conda, "conda was not found on PATH")
+        .hint("install conda first (e.g. setup-miniconda), or pass its path with --conda"))
+}

@@ -1,0 +1,255 @@
+//! The job's conda configuration: `channel_settings` that route Anaconda channels to anaconda-auth,
+//! and a read-only check of the user's own condarc files for entries that would override ours.
+//!
+//! conda reads `$CONDARC` only when the file is named `.condarc`, `condarc`, or ends in `.yml`/`.yaml`,
+//! so the file is always `condarc.yml`. It is added to conda's search path, not a replacement: a
+//! user-level `channel_settings` entry for the same pattern wins over ours, hence [`conflicts`].
+
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+
+/// The channels routed to anaconda-auth by default.
+pub(crate) const DEFAULT_CHANNELS: &[&str] =
+    &["https://repo.anaconda.cloud/*", "https://repo.anaconda.com/*"];
+/// anaconda-auth's default site.
+pub(crate) const DEFAULT_DOMAIN: &str = "anaconda.com";
+
+/// One `channel_settings` entry.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Channel {
+    pub(crate) pattern: String,
+    pub(crate) auth_domain: Option<String>,
+}
+
+impl Channel {
+    /// Parses `PATTERN` or `PATTERN=AUTH_DOMAIN`.
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
+        let (pattern, domain) = match s.rsplit_once('=') {
+            Some((p, d)) => (p.trim(), Some(d.trim())),
+            None => (s.trim(), None),
+        };
+        if !(pattern.starts_with("https://") || pattern.starts_with("http://")) {
+            return Err(format!(
+                "channel pattern `{pattern}` must start with https:// (for example https://repo.example.com/*)"
+            ));
+        }
+        if pattern
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '#'))
+        {
+            return Err(format!(
+                "channel pattern `{pattern}` contains a space, quote, backslash or `#`"
+            ));
+        }
+        let auth_domain = match domain {
+            Some(d) => Some(normalize_domain(d).map_err(|e| format!("in --channel: {e}"))?),
+            None => None,
+        };
+        Ok(Self {
+            pattern: pattern.into(),
+            auth_domain,
+        })
+    }
+}
+
+/// Normalises a domain like anaconda-auth does: `https://x/` becomes `x`.
+pub(crate) fn normalize_domain(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
+    let host = s.split('/').next().unwrap_or("").to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if ok {
+        Ok(host)
+    } else {
+        Err(format!("`{s}` is not a domain name like anaconda.com"))
+    }
+}
+
+/// Renders `condarc.yml` for the job.
+pub(crate) fn render(channels: &[Channel], domain: &str) -> String {
+    let mut out = String::from(
+        "# Written by anaconda-ci-auth for this CI job and removed by `anaconda-ci-auth cleanup`.\n\
+         # Routes Anaconda channels to the anaconda-auth conda plugin, which reads the job keyring.\n\
+         channel_settings:\n",
+    );
+    for c in channels {
+        out.push_str(&format!(
+            "  - channel: \"{}\"\n    auth: anaconda-auth\n",
+            c.pattern
+        ));
+        let auth_domain = c
+            .auth_domain
+            .as_deref()
+            .or((domain != DEFAULT_DOMAIN).then_some(domain));
+        if let Some(d) = auth_domain {
+            out.push_str(&format!("    auth_domain: \"{d}\"\n"));
+        }
+    }
+    out
+}
+
+/// The full channel list: the defaults, then extra `--channel` patterns (an extra entry for a
+/// default pattern replaces it).
+pub(crate) fn channel_list(extra: &[Channel]) -> Vec<Channel> {
+    let mut out: Vec<Channel> = DEFAULT_CHANNELS
+        .iter()
+        .filter(|p| !extra.iter().any(|e| e.pattern == **p))
+        .map(|p| Channel {
+            pattern: (*p).into(),
+            auth_domain: None,
+        })
+        .collect();
+    out.extend(extra.iter().cloned());
+    out
+}
+
+/// condarc files at user level or above that conda merges before `$CONDARC`.
+fn user_condarc_files(env: &Env) -> Vec<PathBuf> {
+    let mut files = vec![
+        PathBuf::from("/etc/conda/.condarc"),
+        PathBuf::from("/etc/conda/condarc"),
+    ];
+    if let Some(xdg) = env.path("XDG_CONFIG_HOME") {
+        files.push(xdg.join("conda/.condarc"));
+        files.push(xdg.join("conda/condarc"));
+    }
+    if let Some(home) = env.home() {
+        files.push(home.join(".config/conda/.condarc"));
+        files.push(home.join(".config/conda/condarc"));
+        files.push(home.join(".conda/.condarc"));
+        files.push(home.join(".conda/condarc"));
+        files.push(home.join(".condarc"));
+    }
+    if let Some(prefix) = env.path("CONDA_PREFIX") {
+        files.push(prefix.join(".condarc"));
+        files.push(prefix.join("condarc"));
+    }
+    files
+}
+
+/// Warnings for other condarc files whose `channel_settings` match one of our patterns with an
+/// `auth` other than anaconda-auth: conda uses the last match, and theirs comes last.
+pub(crate) fn conflicts(env: &Env, channels: &[Channel], ours: Option<&Path>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for file in user_condarc_files(env) {
+        if Some(file.as_path()) == ours {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (channel, auth) in scan_channel_settings(&text) {
+            let overlaps = channels.iter().any(|c| glob_overlap(&c.pattern, &channel));
+            if overlaps && auth.as_deref() != Some("anaconda-auth") {
+                warnings.push(format!(
+                    "`{}` has channel_settings for `{channel}` with auth `{}`; conda will use it instead of this job's settings. Remove that entry, or point HOME at a job directory",
+                    file.display(),
+                    auth.as_deref().unwrap_or("(none)")
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// A minimal reader of `channel_settings` entries: pairs of (channel, auth) from block YAML.
+fn scan_channel_settings(text: &str) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        let trimmed = line.trim_end();
+        if trimmed.trim_start().starts_with('#') || trimmed.is_empty() {
+            continue;
+        }
+        let indent = trimmed.len() - trimmed.trim_start().len();
+        if indent == 0 && !trimmed.starts_with('-') {
+            in_block = trimmed.starts_with("channel_settings:");
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let item = trimmed.trim_start().trim_start_matches("- ").trim();
+        let value = |key: &str| {
+            item.strip_prefix(key).map(|v| {
+                v.split(" #")
+                    .next()
+                    .unwrap_or(v)
+                    .trim()
+                    .trim_matches(['"', '\''])
+                    .to_owned()
+            })
+        };
+        if let Some(ch) = value("channel:") {
+            out.push((ch, None));
+        } else if let Some(auth) = value("auth:")
+            && let Some(last) = out.last_mut()
+        {
+            last.1 = Some(auth);
+        }
+    }
+    out
+}
+
+/// Whether two URL globs can match a common URL (conservatively: same prefix up to the first `*`).
+fn glob_overlap(a: &str, b: &str) -> bool {
+    let pa = a.split('*').next().unwrap_or(a);
+    let pb = b.split('*').next().unwrap_or(b);
+    pa.starts_with(pb) || pb.starts_with(pa)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_default_channels() {
+        let text = render(&channel_list(&[]), DEFAULT_DOMAIN);
+        assert!(text.contains("  - channel: \"https://repo.anaconda.cloud/*\"\n    auth: anaconda-auth\n"));
+        assert!(text.contains("https://repo.anaconda.com/*"));
+        assert!(!text.contains("auth_domain"));
+    }
+
+    #[test]
+    fn extra_channels_and_domains() {
+        let extra = vec![Channel::parse("https://mirror.example.com/*=anaconda.com").unwrap()];
+        let text = render(&channel_list(&extra), DEFAULT_DOMAIN);
+        assert!(text.contains("  - channel: \"https://mirror.example.com/*\"\n    auth: anaconda-auth\n    auth_domain: \"anaconda.com\"\n"));
+        let text = render(&channel_list(&[]), "anaconda.example.org");
+        assert_eq!(text.matches("auth_domain: \"anaconda.example.org\"").count(), 2);
+        assert!(Channel::parse("repo.example.com").is_err());
+        assert!(Channel::parse("https://x/\"*").is_err());
+    }
+
+    #[test]
+    fn normalizes_domains() {
+        assert_eq!(normalize_domain("https://Anaconda.com/").unwrap(), "anaconda.com");
+        assert!(normalize_domain("bad domain").is_err());
+    }
+
+    #[test]
+    fn finds_conflicting_user_settings() {
+        let text = "channels:\n  - defaults\nchannel_settings:\n  - channel: https://repo.anaconda.cloud/*\n    auth: other\n  - channel: \"https://x/*\"\n    auth: anaconda-auth\n";
+        let found = scan_channel_settings(text);
+        assert_eq!(
+            found,
+            vec![
+                ("https://repo.anaconda.cloud/*".into(), Some("other".into())),
+                ("https://x/*".into(), Some("anaconda-auth".into()))
+            ]
+        );
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join(".condarc"), text).unwrap();
+        let env = Env::from_pairs(&[("HOME", home.path().to_str().unwrap())]);
+        let w = conflicts(&env, &channel_list(&[]), None);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("auth `other`"));
+    }
+}

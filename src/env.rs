@@ -1,0 +1,87 @@
+//! The process environment, captured once in `main`, and the names of every variable we read or write.
+//!
+//! Commands receive an [`Env`] value instead of calling `std::env::var`, so tests can describe an
+//! environment as a literal and nothing reads the environment behind the caller's back.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Variables this tool reads or exports, in one place.
+pub(crate) mod names {
+    /// Default variable the key is read from, and the one exported in `--mode env`.
+    pub(crate) const API_KEY: &str = "ANACONDA_AUTH_API_KEY";
+    /// Directory of secret files read by anaconda-auth (default `/run/secrets`).
+    pub(crate) const SECRETS_DIR: &str = "ANACONDA_SECRETS_DIR";
+    /// Where anaconda-auth 0.14.2 and later look for the file keyring.
+    pub(crate) const KEYRING_PATH: &str = "ANACONDA_AUTH_KEYRING_PATH";
+    /// anaconda-auth's site domain; exported only when it is not `anaconda.com`.
+    pub(crate) const DOMAIN: &str = "ANACONDA_AUTH_DOMAIN";
+    /// Makes anaconda-auth 0.9.0 to 0.15.2 send the API key to repo channels.
+    pub(crate) const UNIFIED_KEY: &str = "ANACONDA_AUTH_USE_UNIFIED_REPO_API_KEY";
+    /// The job's conda configuration file.
+    pub(crate) const CONDARC: &str = "CONDARC";
+    /// The state file of the current setup, read by `cleanup` and `status`.
+    pub(crate) const STATE: &str = "ANACONDA_CI_AUTH_STATE";
+    /// Opt-in to run on untrusted triggers (fork pull requests with secrets).
+    pub(crate) const ALLOW_UNTRUSTED: &str = "ANACONDA_CI_AUTH_ALLOW_UNTRUSTED";
+    pub(crate) const KEYRING_BACKEND: &str = "PYTHON_KEYRING_BACKEND";
+}
+
+/// A snapshot of the environment.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    /// Reads the real environment. Only `main` calls this.
+    pub fn capture() -> Self {
+        Self {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self {
+            vars: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    /// The value of `name`, if set (set to the empty string counts as unset).
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    pub(crate) fn is_true(&self, name: &str) -> bool {
+        matches!(
+            self.get(name).map(str::to_ascii_lowercase).as_deref(),
+            Some("true" | "1" | "yes" | "on")
+        )
+    }
+
+    pub(crate) fn path(&self, name: &str) -> Option<PathBuf> {
+        self.get(name).map(PathBuf::from)
+    }
+
+    pub(crate) fn home(&self) -> Option<PathBuf> {
+        self.path("HOME").or_else(|| self.path("USERPROFILE"))
+    }
+
+    pub(crate) fn temp_dir(&self) -> PathBuf {
+        self.path("TMPDIR")
+            .or_else(|| self.path("TEMP"))
+            .unwrap_or_else(std::env::temp_dir)
+    }
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Env({} variables)", self.vars.len())
+    }
+}

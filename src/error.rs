@@ -1,0 +1,123 @@
+//! Errors: one type, a failure class per documented exit code, and a next step for every error.
+//!
+//! Messages are lowercase, name the thing that failed, and never contain the key: they are built
+//! from our own text and paths, and `ui` passes everything through the redactor before printing.
+
+use std::fmt;
+
+/// The failure classes, each with its own exit code (documented in README "Exit codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A bug or an unexpected state.
+    Internal,
+    /// Bad flags, an argument that looks like a key, or a setting refused for safety.
+    Usage,
+    /// No key found in the configured source.
+    KeyMissing,
+    /// The key is not a well-formed Anaconda API key (JWT).
+    KeyMalformed,
+    /// The key has expired, or expires before `--min-validity`.
+    KeyExpired,
+    /// The Anaconda API answered 401/403: invalid or revoked.
+    KeyRejected,
+    /// The Anaconda API could not be reached or gave no usable answer.
+    Unreachable,
+    /// Reading or writing files failed, or a path was unsafe.
+    Filesystem,
+    /// conda was not found or a conda command failed.
+    Conda,
+}
+
+impl Kind {
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Self::Internal => 1,
+            Self::Usage => 2,
+            Self::KeyMissing => 3,
+            Self::KeyMalformed => 4,
+            Self::KeyExpired => 5,
+            Self::KeyRejected => 6,
+            Self::Unreachable => 7,
+            Self::Filesystem => 8,
+            Self::Conda => 9,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Internal => "internal",
+            Self::Usage => "usage",
+            Self::KeyMissing => "key-missing",
+            Self::KeyMalformed => "key-malformed",
+            Self::KeyExpired => "key-expired",
+            Self::KeyRejected => "key-rejected",
+            Self::Unreachable => "api-unreachable",
+            Self::Filesystem => "filesystem",
+            Self::Conda => "conda",
+        }
+    }
+}
+
+/// An error with its class, a message, optional causes and the next steps to take.
+#[derive(Debug)]
+pub(crate) struct Error {
+    pub(crate) kind: Kind,
+    pub(crate) message: String,
+    pub(crate) causes: Vec<String>,
+    pub(crate) hints: Vec<String>,
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            causes: Vec::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    pub(crate) fn cause(mut self, cause: impl fmt::Display) -> Self {
+        self.causes.push(cause.to_string());
+        self
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self::new(Kind::Usage, message)
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new(Kind::Internal, message)
+            .hint("this is a bug in anaconda-ci-auth; please report it with the command you ran")
+    }
+
+    /// A filesystem error about `path`, with the OS error as the cause.
+    pub(crate) fn fs(action: &str, path: &std::path::Path, err: std::io::Error) -> Self {
+        let hint = match err.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                "check the permissions of the path and its parent directory, or choose another one with --dir"
+            }
+            std::io::ErrorKind::NotFound => "check that the path exists",
+            _ => "check the path and free disk space",
+        };
+        Self::new(
+            Kind::Filesystem,
+            format!("failed to {action} `{}`", path.display()),
+        )
+        .cause(err)
+        .hint(hint)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}

@@ -1,0 +1,257 @@
+//! Careful file operations for secrets: private directories, exclusive creation, atomic replace, locks.
+//!
+//! Directories are created 0700 and files 0600; new files use `create_new` (O_CREAT|O_EXCL, which
+//! also refuses to follow a symlink at the final component), replacements go through a temporary
+//! file in the same directory, fsync, and rename. We refuse to work inside a directory that others
+//! can write to unless it is sticky (like `/tmp`), and refuse paths that are symlinks.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Kind, Result};
+
+/// Creates `path` as a new private directory (0700). Fails if it exists.
+pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        check_parent(parent)?;
+    }
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(path)
+        .map_err(|e| Error::fs("create directory", path, e))
+}
+
+/// Creates a new private directory named `<prefix><random>` under `parent`.
+pub(crate) fn create_unique_dir(parent: &Path, prefix: &str) -> Result<PathBuf> {
+    if !parent.exists() {
+        create_dir_all_private(parent)?;
+    }
+    for _ in 0..16 {
+        let candidate = parent.join(format!("{prefix}{}", random_hex(6)));
+        match create_private_dir(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if candidate.exists() => drop(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(
+        Kind::Filesystem,
+        format!("could not create a unique directory in `{}`", parent.display()),
+    )
+    .hint("remove stale `anaconda-ci-auth-*` directories with `anaconda-ci-auth cleanup --sweep`"))
+}
+
+/// Creates `path` and missing parents, each new one 0700.
+pub(crate) fn create_dir_all_private(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        create_dir_all_private(parent)?;
+    }
+    match create_private_dir(path) {
+        Err(_) if path.is_dir() => Ok(()),
+        other => other,
+    }
+}
+
+/// Refuses a directory that is a symlink, or that other users can write to without the sticky bit
+/// while it belongs to someone else.
+pub(crate) fn check_parent(dir: &Path) -> Result<()> {
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let mode = meta.mode();
+        let writable_by_others = mode & 0o022 != 0;
+        let sticky = mode & 0o1000 != 0;
+        let ours = meta.uid() == nix::unistd::geteuid().as_raw();
+        if writable_by_others && !sticky && !ours {
+            return Err(Error::new(
+                Kind::Filesystem,
+                format!(
+                    "refusing to write into `{}`: other users can write to it",
+                    dir.display()
+                ),
+            )
+            .hint("choose a private directory with --dir, or fix the directory's permissions"));
+        }
+    }
+    let _ = meta;
+    Ok(())
+}
+
+/// Refuses a path whose final component is a symlink.
+pub(crate) fn refuse_symlink(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::new(
+            Kind::Filesystem,
+            format!("refusing to use `{}`: it is a symbolic link", path.display()),
+        )
+        .hint("point the option at the real file, or remove the link")),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a new private file (0600). Fails if anything exists at `path`, including a symlink.
+pub(crate) fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut file = opts.open(path).map_err(|e| Error::fs("create", path, e))?;
+    file.write_all(contents)
+        .map_err(|e| Error::fs("write", path, e))?;
+    file.sync_all().map_err(|e| Error::fs("sync", path, e))
+}
+
+/// Atomically replaces (or creates) `path` with `contents`, mode 0600: temporary file in the same
+/// directory, fsync, rename. A reader sees the old or the new file, never a partial one.
+pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    refuse_symlink(path)?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_parent(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".anaconda-ci-auth-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::fs("create a temporary file in", dir, e))?;
+    tmp.write_all(contents)
+        .map_err(|e| Error::fs("write", tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::fs("sync", tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::fs("replace", path, e.error))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// An exclusive advisory lock on `<path>.lock`, held until dropped.
+pub(crate) struct Lock {
+    file: File,
+}
+
+impl Lock {
+    pub(crate) fn acquire(target: &Path) -> Result<Self> {
+        let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".lock");
+        let path = target.with_file_name(name);
+        refuse_symlink(&path)?;
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file = opts
+            .open(&path)
+            .map_err(|e| Error::fs("open lock file", &path, e))?;
+        file.lock().map_err(|e| Error::fs("lock", &path, e))?;
+        Ok(Self { file })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// Reads a file that may hold secrets, refusing symlinks.
+pub(crate) fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<String>>> {
+    refuse_symlink(path)?;
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(zeroize::Zeroizing::new(s))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::fs("read", path, e)),
+    }
+}
+
+/// The permission bits of a path, as `0600`, for reports.
+pub(crate) fn mode_string(path: &Path) -> Option<String> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        Some(format!("{:04o}", meta.permissions().mode() & 0o7777))
+    }
+    #[cfg(not(unix))]
+    {
+        Some(if meta.permissions().readonly() {
+            "readonly".into()
+        } else {
+            "writable".into()
+        })
+    }
+}
+
+/// Whether the path belongs to the current user.
+pub(crate) fn owned_by_me(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        meta.uid() == nix::unistd::geteuid().as_raw()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        true
+    }
+}
+
+/// Lowercase hex from the OS random source.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if getrandom::fill(&mut buf).is_err() {
+        // Fall back to a time-and-pid mix; uniqueness is still enforced by `create_new`.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            ^ u128::from(std::process::id());
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (seed >> ((i % 16) * 8)) as u8;
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn private_dir_and_files_have_tight_modes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = create_unique_dir(tmp.path(), "job-").unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        let f = dir.join("a");
+        write_new(&f, b"x").unwrap();
+        assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(write_new(&f, b"y").is_err(), "write_new must not replace");
+        write_atomic(&f, b"z").unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"z");
+        assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn refuses_symlinks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("target");
+        fs::write(&target, "orig").unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_new(&link, b"x").is_err());
+        assert!(write_atomic(&link, b"x").is_err());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "orig");
+    }
+}

@@ -1,0 +1,351 @@
+//! Offline checks of an API key: its characters, its JWT structure, `exp`, `sub`.
+//!
+//! Anaconda API keys are JWTs. anaconda-auth reads only `exp` (and never checks the signature);
+//! anaconda-anon-usage also wants `typ: JWT` and a UUID `sub`. We never verify signatures either:
+//! only the Anaconda API can say whether a key is valid, which is what online validation is for.
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::error::{Error, Kind, Result};
+use crate::secret::ApiKey;
+
+/// Longer than any real key by far; a value this long is a file pasted by mistake.
+const MAX_KEY_LEN: usize = 16 * 1024;
+/// Warn when the key expires sooner than this.
+pub(crate) const EXPIRY_WARNING_SECS: i64 = 14 * 24 * 3600;
+
+/// Trims surrounding whitespace (a secret stored with `echo` ends in a newline) and rejects values
+/// that cannot be a key. Never includes the value in the error.
+pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(Error::new(Kind::KeyMissing, format!("the API key from {source} is empty"))
+            .hint("store the key in the CI secret without quotes; create one at https://anaconda.com/app/profile/api-keys"));
+    }
+    let bad = |what: &str| {
+        Error::new(Kind::KeyMalformed, format!("the API key from {source} contains {what}"))
+            .hint("copy the key again from the Anaconda website; it is a single line of letters, digits, `-`, `_` and `.`")
+    };
+    if trimmed.len() > MAX_KEY_LEN {
+        return Err(bad(&format!(
+            "more than {MAX_KEY_LEN} bytes; is it a file rather than a key?"
+        )));
+    }
+    if !trimmed.is_ascii() {
+        return Err(bad("non-ASCII characters"));
+    }
+    if trimmed.bytes().any(|b| b.is_ascii_whitespace()) {
+        return Err(bad("whitespace inside the value (several lines or words)"));
+    }
+    if trimmed.bytes().any(|b| b.is_ascii_control()) {
+        return Err(bad("control characters"));
+    }
+    let key = trimmed.to_owned();
+    drop(zeroize::Zeroizing::new(raw));
+    Ok(ApiKey::new(key))
+}
+
+/// What an offline check learned about a key.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct Claims {
+    /// Expiry, seconds since the epoch.
+    pub(crate) exp: i64,
+    pub(crate) sub: Option<String>,
+}
+
+/// Parses the key as a JWT and checks `exp` against `now` (seconds since the epoch).
+///
+/// Returns the claims and any warnings (expiring soon, `sub` not a UUID, `typ` not JWT).
+pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(Claims, Vec<String>)> {
+    let malformed = |why: &str| {
+        Error::new(
+            Kind::KeyMalformed,
+            format!("the API key is not a valid Anaconda API key: {why}"),
+        )
+        .hint(
+            "Anaconda API keys are JWTs (three base64url parts separated by dots); copy the key again, \
+             or use --validate none to skip this check",
+        )
+    };
+    let mut parts = key.expose().split('.');
+    let (Some(header), Some(payload), Some(_sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed("it does not have three dot-separated parts"));
+    };
+    let header = decode_part(header).ok_or_else(|| malformed("its header is not base64url-encoded JSON"))?;
+    let payload =
+        decode_part(payload).ok_or_else(|| malformed("its payload is not base64url-encoded JSON"))?;
+    let exp = match payload.get("exp") {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| malformed("its `exp` claim is not an integer"))?,
+        Some(_) => return Err(malformed("its `exp` claim is not an integer")),
+        None => return Err(malformed("it has no `exp` (expiry) claim")),
+    };
+    let sub = payload.get("sub").and_then(Value::as_str).map(str::to_owned);
+    let mut warnings = Vec::new();
+    if exp <= now {
+        return Err(Error::new(
+            Kind::KeyExpired,
+            format!("the API key expired at {}", rfc3339(exp)),
+        )
+        .hint("create a new key at https://anaconda.com/app/profile/api-keys and update the CI secret"));
+    }
+    let left = exp - now;
+    if min_validity_secs > 0 && left < min_validity_secs {
+        return Err(Error::new(
+            Kind::KeyExpired,
+            format!(
+                "the API key expires at {}, sooner than --min-validity allows",
+                rfc3339(exp)
+            ),
+        )
+        .hint("rotate the key now: create a new one at https://anaconda.com/app/profile/api-keys"));
+    }
+    if left < EXPIRY_WARNING_SECS {
+        warnings.push(format!(
+            "the API key expires in {} ({}); rotate it soon",
+            human_duration(left),
+            rfc3339(exp)
+        ));
+    }
+    match sub.as_deref() {
+        Some(s) if is_uuid(s) => {}
+        _ => warnings
+            .push("the key's `sub` claim is not a UUID; anaconda-anon-usage will ignore this key".into()),
+    }
+    if header
+        .get("typ")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+    {
+        warnings.push("the key's header `typ` is not `JWT`".into());
+    }
+    Ok((Claims { exp, sub }, warnings))
+}
+
+fn decode_part(part: &str) -> Option<serde_json::Map<String, Value>> {
+    let trimmed = part.trim_end_matches('=');
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    let hex = |g: &str, n: usize| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit());
+    (groups.len() == 5
+        && hex(groups[0], 8)
+        && hex(groups[1], 4)
+        && hex(groups[2], 4)
+        && hex(groups[3], 4)
+        && hex(groups[4], 12))
+        || hex(s, 32)
+}
+
+/// Whether an argument looks like an API key (a JWT), so it can be refused on the command line.
+pub(crate) fn looks_like_key(arg: &str) -> bool {
+    let candidate = arg.rsplit('=').next().unwrap_or(arg);
+    let parts: Vec<&str> = candidate.split('.').collect();
+    parts.len() == 3
+        && candidate.starts_with("eyJ")
+        && candidate.len() >= 40
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// Formats seconds since the epoch as RFC 3339 in UTC.
+pub(crate) fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+pub(crate) fn human_duration(secs: i64) -> String {
+    if secs >= 2 * 86_400 {
+        format!("{} days", secs / 86_400)
+    } else if secs >= 2 * 3600 {
+        format!("{} hours", secs / 3600)
+    } else {
+        format!("{} minutes", (secs / 60).max(1))
+    }
+}
+
+/// Parses `30d`, `12h`, `45m`, `90s` or a plain number of seconds.
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 7d, 12h, 30m or 3600"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("unknown unit in `{s}`: use s, m, h, d or w")),
+    };
+    Ok(n * mult)
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub(crate) fn make_jwt(payload: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"default","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode("not-a-real-signature")
+        )
+    }
+
+    const SUB: &str = "d04c356b-afd2-4b3e-80f2-403113e0974b";
+
+    #[test]
+    fn trims_trailing_newline_and_spaces() {
+        let key = sanitize("  abc.def.ghi\n".into(), "test").unwrap();
+        assert_eq!(key.expose(), "abc.def.ghi");
+    }
+
+    #[test]
+    fn rejects_empty_interior_whitespace_and_non_ascii() {
+        assert_eq!(sanitize(" \n".into(), "t").unwrap_err().kind, Kind::KeyMissing);
+        assert_eq!(
+            sanitize("ab cd".into(), "t").unwrap_err().kind,
+            Kind::KeyMalformed
+        );
+        assert_eq!(
+            sanitize("ab\ncd".into(), "t").unwrap_err().kind,
+            Kind::KeyMalformed
+        );
+        assert_eq!(sanitize("abé".into(), "t").unwrap_err().kind, Kind::KeyMalformed);
+        assert_eq!(
+            sanitize("ab\u{7}cd".into(), "t").unwrap_err().kind,
+            Kind::KeyMalformed
+        );
+        assert_eq!(
+            sanitize("a".repeat(MAX_KEY_LEN + 1), "t").unwrap_err().kind,
+            Kind::KeyMalformed
+        );
+    }
+
+    #[test]
+    fn valid_key_passes_with_no_warnings() {
+        let jwt = make_jwt(&format!(r#"{{"exp":4102444800,"sub":"{SUB}"}}"#));
+        let (claims, warnings) = check(&ApiKey::new(jwt), 1_700_000_000, 0).unwrap();
+        assert_eq!(claims.exp, 4_102_444_800);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn expired_key_fails() {
+        let jwt = make_jwt(&format!(r#"{{"exp":1689088786,"sub":"{SUB}"}}"#));
+        let err = check(&ApiKey::new(jwt), 1_700_000_000, 0).unwrap_err();
+        assert_eq!(err.kind, Kind::KeyExpired);
+        assert!(err.message.contains("2023-07-11T15:19:46Z"), "{}", err.message);
+    }
+
+    #[test]
+    fn min_validity_fails_earlier_and_soon_expiry_warns() {
+        let now = 1_700_000_000;
+        let jwt = make_jwt(&format!(r#"{{"exp":{},"sub":"{SUB}"}}"#, now + 3 * 86_400));
+        let key = ApiKey::new(jwt);
+        assert_eq!(check(&key, now, 7 * 86_400).unwrap_err().kind, Kind::KeyExpired);
+        let (_, warnings) = check(&key, now, 86_400).unwrap();
+        assert!(warnings[0].contains("expires in 3 days"), "{warnings:?}");
+    }
+
+    #[test]
+    fn structure_errors_are_malformed() {
+        for bad in ["abc", "a.b", "a.b.c.d", "!!!.e30.sig"] {
+            assert_eq!(
+                check(&ApiKey::new(bad.into()), 0, 0).unwrap_err().kind,
+                Kind::KeyMalformed,
+                "{bad}"
+            );
+        }
+        let no_exp = make_jwt(r#"{"sub":"x"}"#);
+        assert_eq!(
+            check(&ApiKey::new(no_exp), 0, 0).unwrap_err().kind,
+            Kind::KeyMalformed
+        );
+        let float_exp = make_jwt(r#"{"exp":1.5e9}"#);
+        assert_eq!(
+            check(&ApiKey::new(float_exp), 0, 0).unwrap_err().kind,
+            Kind::KeyMalformed
+        );
+        let string_exp = make_jwt(r#"{"exp":"4102444800"}"#);
+        assert_eq!(
+            check(&ApiKey::new(string_exp), 0, 0).unwrap_err().kind,
+            Kind::KeyMalformed
+        );
+    }
+
+    #[test]
+    fn non_uuid_sub_warns() {
+        let jwt = make_jwt(r#"{"exp":4102444800,"sub":"someone"}"#);
+        let (_, warnings) = check(&ApiKey::new(jwt), 0, 0).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("UUID")));
+    }
+
+    #[test]
+    fn detects_keys_in_arguments() {
+        let jwt = make_jwt(r#"{"exp":4102444800}"#);
+        assert!(looks_like_key(&jwt));
+        assert!(looks_like_key(&format!("--api-key={jwt}")));
+        assert!(!looks_like_key("https://repo.anaconda.cloud/*"));
+        assert!(!looks_like_key("setup"));
+    }
+
+    #[test]
+    fn formats_dates_and_durations() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
+        assert_eq!(parse_duration("7d").unwrap(), 604_800);
+        assert_eq!(parse_duration("3600").unwrap(), 3600);
+        assert!(parse_duration("7x").is_err());
+    }
+}

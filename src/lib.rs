@@ -1,0 +1,95 @@
+//! anaconda-ci-auth: turn an Anaconda API key from a CI secret into an authenticated conda job.
+//!
+//! Module map:
+//! - `cli`: clap definitions only. `commands`: one module per subcommand, plus `prepare`.
+//! - `source`: where the key is read from. `secret`: the key type. `jwt`: offline checks.
+//! - `online`: the account check. `keyring`, `condarc`: the file formats. `fsx`: safe file writes.
+//! - `state`: what a setup created. `platform`: CI detection, masking and export.
+//! - `redact`: scrubbing secrets from text and streams. `ui`: the only place that prints.
+//! - `error`: failure classes, exit codes, hints. `env`: the environment snapshot.
+
+mod cli;
+mod commands;
+mod condarc;
+mod env;
+mod error;
+mod fsx;
+mod jwt;
+mod keyring;
+mod online;
+mod platform;
+mod redact;
+mod secret;
+mod source;
+mod state;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+pub use env::Env;
+
+/// Runs the command line in `args` with `env`, returning the process exit code.
+pub fn run(args: Vec<String>, env: Env) -> u8 {
+    // Check before parsing: clap would echo an unknown argument in its error message.
+    if let Err(e) = source::refuse_key_in_argv(&args, &env) {
+        ui::error(&e);
+        return e.kind.exit_code();
+    }
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let platform = platform::Platform::detect(&env, cli.global.ci);
+    ui::configure(cli.global.quiet, platform == platform::Platform::Github);
+    let ctx = commands::Ctx {
+        env,
+        platform,
+        json: cli.global.json,
+    };
+    let result = match &cli.command {
+        cli::Command::Setup(a) => commands::setup::run(&ctx, a).map(|()| 0),
+        cli::Command::Validate(a) => commands::validate(&ctx, a).map(|()| 0),
+        cli::Command::Exec(a) => commands::exec::run(&ctx, a),
+        cli::Command::DockerSecret(a) => commands::docker_secret::run(&ctx, a).map(|()| 0),
+        cli::Command::Cleanup(a) => commands::cleanup::run(&ctx, a).map(|()| 0),
+        cli::Command::Status(a) => commands::status::run(&ctx, a).map(|()| 0),
+        cli::Command::Register(a) => commands::register::run(&ctx, a).map(|()| 0),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            ui::error(&e);
+            if ctx.json {
+                ui::stdout(
+                    &serde_json::json!({
+                        "error": { "kind": e.kind.name(), "exit_code": e.kind.exit_code(), "message": ui::redact(&e.message), "hints": e.hints.iter().map(|h| ui::redact(h)).collect::<Vec<_>>() }
+                    })
+                    .to_string(),
+                );
+            }
+            e.kind.exit_code()
+        }
+    }
+}
+
+/// The binary's entry point.
+pub fn main() -> ExitCode {
+    // A panic message could quote data; print only where it happened.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error{at}; this is a bug in anaconda-ci-auth, please report it");
+    }));
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    ExitCode::from(run(args, Env::capture()))
+}

@@ -1,0 +1,387 @@
+//! Online validation: `GET <api>/api/account` with the key as a Bearer token.
+//!
+//! 200 means valid; 401/403 mean invalid or revoked and are not retried. 429, 5xx, resets and
+//! timeouts are retried with jittered exponential backoff (honouring `Retry-After`) until a total
+//! deadline, then reported as "could not reach", a different exit code from "rejected".
+//! Redirects are followed only within the same origin, so the Authorization header never
+//! reaches another host. Response bodies are capped.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, USER_AGENT};
+
+use crate::error::{Error, Kind, Result};
+use crate::secret::ApiKey;
+
+/// Largest response body read (the account document is a few KiB).
+const MAX_BODY: u64 = 1024 * 1024;
+const MAX_REDIRECTS: usize = 5;
+const BASE_DELAY: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(20);
+const PER_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub(crate) struct OnlineOptions {
+    /// e.g. `https://anaconda.com`, without a trailing slash.
+    pub(crate) base_url: String,
+    /// PEM files with extra CA certificates.
+    pub(crate) ca_bundles: Vec<PathBuf>,
+    /// Total time for all attempts.
+    pub(crate) deadline: Duration,
+}
+
+/// What the API told us about the key's account.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub(crate) struct Account {
+    pub(crate) username: Option<String>,
+}
+
+/// The API base URL: `--api-url` or `https://<domain>`. Plain http is only allowed to loopback.
+pub(crate) fn base_url(domain: &str, api_url: Option<&str>) -> Result<String> {
+    let raw = api_url.map_or_else(|| format!("https://{domain}"), str::to_owned);
+    let url = reqwest::Url::parse(&raw).map_err(|e| {
+        Error::usage(format!("--api-url `{raw}` is not a valid URL"))
+            .cause(e)
+            .hint("use a URL like https://anaconda.com")
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(
+                Error::usage(format!("refusing to send the key over plain http to `{raw}`")).hint(
+                    "use https://, or a loopback address (127.0.0.1, ::1, localhost) for a local test server",
+                ),
+            );
+        }
+        other => {
+            return Err(
+                Error::usage(format!("--api-url scheme `{other}` is not supported")).hint("use https://"),
+            );
+        }
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn client(opts: &OnlineOptions, origin: reqwest::Url) -> Result<Client> {
+    let policy = reqwest::redirect::Policy::custom(move |attempt| {
+        let same_origin = attempt.url().scheme() == origin.scheme()
+            && attempt.url().host_str() == origin.host_str()
+            && attempt.url().port_or_known_default() == origin.port_or_known_default();
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    });
+    let mut builder = Client::builder()
+        .redirect(policy)
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(PER_ATTEMPT_TIMEOUT.min(opts.deadline.max(Duration::from_secs(1))));
+    for path in &opts.ca_bundles {
+        let pem = std::fs::read(path).map_err(|e| Error::fs("read CA bundle", path, e))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::usage(format!("`{}` is not a PEM certificate bundle", path.display()))
+                .cause(e)
+                .hint("pass a PEM file with --ca-bundle, SSL_CERT_FILE or REQUESTS_CA_BUNDLE")
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| Error::internal("could not build the HTTP client").cause(e))
+}
+
+/// Checks the key against the account endpoint.
+pub(crate) fn check_account(key: &ApiKey, opts: &OnlineOptions) -> Result<Account> {
+    let url = format!("{}/api/account", opts.base_url);
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|e| Error::usage(format!("invalid API URL `{url}`")).cause(e))?;
+    let client = client(opts, parsed.clone())?;
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+        .map_err(|_| Error::new(Kind::KeyMalformed, "the API key cannot be sent in an HTTP header"))?;
+    auth.set_sensitive(true);
+    let start = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        let outcome = client
+            .get(parsed.clone())
+            .header(AUTHORIZATION, auth.clone())
+            .header(
+                USER_AGENT,
+                concat!("anaconda-ci-auth/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send();
+        let (retry_after, last_problem) = match outcome {
+            Ok(resp) => match classify(resp, &url)? {
+                Outcome::Done(account) => return Ok(account),
+                Outcome::Retry { retry_after, problem } => (retry_after, problem),
+            },
+            Err(e) => {
+                if is_tls_error(&e) {
+                    return Err(Error::new(Kind::Unreachable, format!("TLS error talking to `{url}`"))
+                        .cause(redacted_cause(&e))
+                        .hint("if a proxy or private CA intercepts TLS, pass its certificate with --ca-bundle, SSL_CERT_FILE or REQUESTS_CA_BUNDLE"));
+                }
+                (None, redacted_cause(&e))
+            }
+        };
+        let elapsed = start.elapsed();
+        let backoff = jittered(attempt);
+        let delay = retry_after.unwrap_or(backoff).min(MAX_DELAY);
+        if elapsed + delay >= opts.deadline {
+            return Err(Error::new(
+                Kind::Unreachable,
+                format!("could not reach the Anaconda API at `{url}` after {attempt} attempt(s) in {}s", elapsed.as_secs()),
+            )
+            .cause(last_problem)
+            .hint("check the network, HTTPS_PROXY/NO_PROXY and --api-url; retry later, or use --validate offline to skip the online check"));
+        }
+        crate::ui::info(&format!(
+            "anaconda API not ready ({last_problem}); retrying in {:.1}s",
+            delay.as_secs_f32()
+        ));
+        std::thread::sleep(delay);
+    }
+}
+
+enum Outcome {
+    Done(Account),
+    Retry {
+        retry_after: Option<Duration>,
+        problem: String,
+    },
+}
+
+fn classify(resp: Response, url: &str) -> Result<Outcome> {
+    let status = resp.status();
+    if status.is_redirection() {
+        let to = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?")
+            .to_owned();
+        return Err(Error::new(
+            Kind::Unreachable,
+            format!(
+                "the Anaconda API redirected to another host (`{}`)",
+                strip_query(&to)
+            ),
+        )
+        .hint("the key is never sent to another host; point --api-url at the final address"));
+    }
+    let retry_after = resp
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let code = status.as_u16();
+    match code {
+        200..=299 => {
+            let body = read_capped(resp, url)?;
+            let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+                Error::new(
+                    Kind::Unreachable,
+                    format!("`{url}` answered {code} but not with JSON"),
+                )
+                .cause(e)
+                .hint("check --api-url: it must point at the Anaconda API, not a web page or proxy")
+            })?;
+            let username = ["/user/username", "/user/email", "/username"]
+                .iter()
+                .find_map(|p| json.pointer(p).and_then(|v| v.as_str()))
+                .map(str::to_owned);
+            Ok(Outcome::Done(Account { username }))
+        }
+        401 | 403 => {
+            let body = read_capped(resp, url).unwrap_or_default();
+            let detail = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|j| {
+                    j.pointer("/error/code")
+                        .or_else(|| j.pointer("/detail"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                });
+            let mut err = Error::new(
+                Kind::KeyRejected,
+                format!("the Anaconda API rejected the key ({code})"),
+            );
+            if let Some(d) = detail {
+                err = err.cause(crate::ui::redact(&d));
+            }
+            Err(err.hint(
+                "the key is invalid, revoked or for another site (--domain); create a new one at https://anaconda.com/app/profile/api-keys",
+            ))
+        }
+        429 | 500..=599 | 408 => Ok(Outcome::Retry {
+            retry_after,
+            problem: format!("HTTP {code}"),
+        }),
+        404 => Err(
+            Error::new(Kind::Unreachable, format!("`{url}` was not found (404)"))
+                .hint("check --domain and --api-url: they must name the Anaconda site the key belongs to"),
+        ),
+        _ => Err(Error::new(
+            Kind::Unreachable,
+            format!("unexpected answer {code} from `{url}`"),
+        )
+        .hint("check --api-url; use --validate offline to skip the online check")),
+    }
+}
+
+fn read_capped(resp: Response, url: &str) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    resp.take(MAX_BODY + 1).read_to_end(&mut body).map_err(|e| {
+        Error::new(
+            Kind::Unreachable,
+            format!("failed reading the answer from `{url}`"),
+        )
+        .cause(e)
+        .hint("retry later")
+    })?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(Error::new(
+            Kind::Unreachable,
+            format!("the answer from `{url}` is larger than {} KiB", MAX_BODY / 1024),
+        )
+        .hint("check --api-url: it must point at the Anaconda API"));
+    }
+    Ok(body)
+}
+
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v.trim()).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Full-jitter exponential backoff: a random delay up to `BASE * 2^(attempt-1)`, capped.
+fn jittered(attempt: u32) -> Duration {
+    let cap = BASE_DELAY
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(8))
+        .min(MAX_DELAY);
+    let mut b = [0u8; 4];
+    let r = if getrandom::fill(&mut b).is_ok() {
+        u32::from_le_bytes(b)
+    } else {
+        u32::MAX / 2
+    };
+    let frac = f64::from(r) / f64::from(u32::MAX);
+    Duration::from_secs_f64(cap.as_secs_f64() * (0.5 + frac / 2.0))
+}
+
+fn is_tls_error(e: &reqwest::Error) -> bool {
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        let text = s.to_string().to_ascii_lowercase();
+        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
+/// The error chain as one line, without URLs' query strings.
+fn redacted_cause(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.without_url_ref_string()];
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        parts.push(s.to_string());
+        src = s.source();
+    }
+    parts.dedup();
+    crate::ui::redact(&parts.join(": "))
+}
+
+trait WithoutUrl {
+    fn without_url_ref_string(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref_string(&self) -> String {
+        if self.is_timeout() {
+            "timed out".into()
+        } else if self.is_connect() {
+            "connection failed".into()
+        } else if self.is_request() || self.is_body() {
+            "request failed".into()
+        } else {
+            "HTTP error".into()
+        }
+    }
+}
+
+fn strip_query(u: &str) -> &str {
+    u.split(['?', '#']).next().unwrap_or(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rules() {
+        assert_eq!(base_url("anaconda.com", None).unwrap(), "https://anaconda.com");
+        assert_eq!(
+            base_url("x", Some("http://127.0.0.1:8080/")).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            base_url("x", Some("http://localhost:1")).unwrap(),
+            "http://localhost:1"
+        );
+        assert_eq!(base_url("x", Some("http://[::1]:1")).unwrap(), "http://[::1]:1");
+        assert_eq!(
+            base_url("x", Some("http://example.com")).unwrap_err().kind,
+            Kind::Usage
+        );
+        assert_eq!(
+            base_url("x", Some("ftp://example.com")).unwrap_err().kind,
+            Kind::Usage
+        );
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..20 {
+            let d = jittered(attempt);
+            assert!(d <= MAX_DELAY);
+            assert!(d >= BASE_DELAY / 2);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Where the key comes from: a named variable, a file, stdin, or anaconda-auth's secrets directory.
+//!
+//! Never from an argument value: argv is visible to every process on the machine and CI logs echo
+//! commands. [`refuse_key_in_argv`] turns a key passed by mistake into a usage error.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use crate::cli::KeyArgs;
+use crate::env::{Env, names};
+use crate::error::{Error, Kind, Result};
+use crate::jwt;
+use crate::secret::ApiKey;
+
+/// Read at most this much from a file or stdin.
+const MAX_READ: u64 = 64 * 1024;
+
+/// A key and a description of where it came from (for reports; never the value).
+pub(crate) struct Sourced {
+    pub(crate) key: ApiKey,
+    pub(crate) source: String,
+    /// The environment variable the key came from, if any (kept out of `exec` children in keyring mode).
+    pub(crate) env_name: Option<String>,
+}
+
+pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
+    if let Some(name) = &args.api_key_env {
+        if !is_env_name(name) {
+            return Err(
+                Error::usage(format!("`{}` is not an environment variable name", shorten(name))).hint(
+                    "pass the variable's name, e.g. --api-key-env ANACONDA_API_KEY, never the key itself",
+                ),
+            );
+        }
+        let value = env.get(name).ok_or_else(|| missing_env(name))?;
+        let source = format!("environment variable {name}");
+        return Ok(Sourced {
+            key: jwt::sanitize(value.to_owned(), &source)?,
+            source,
+            env_name: Some(name.clone()),
+        });
+    }
+    if let Some(path) = &args.api_key_file {
+        let source = format!("file {}", path.display());
+        return Ok(Sourced {
+            key: jwt::sanitize(read_file(path)?, &source)?,
+            source,
+            env_name: None,
+        });
+    }
+    if args.api_key_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .take(MAX_READ)
+            .read_to_string(&mut buf)
+            .map_err(|e| {
+                Error::new(Kind::KeyMissing, "failed to read the API key from standard input")
+                    .cause(e)
+                    .hint(
+                        "pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`",
+                    )
+            })?;
+        let source = "standard input".to_owned();
+        return Ok(Sourced {
+            key: jwt::sanitize(buf, &source)?,
+            source,
+            env_name: None,
+        });
+    }
+    if let Some(value) = env.get(names::API_KEY) {
+        let source = format!("environment variable {}", names::API_KEY);
+        return Ok(Sourced {
+            key: jwt::sanitize(value.to_owned(), &source)?,
+            source,
+            env_name: Some(names::API_KEY.to_owned()),
+        });
+    }
+    let secrets_dir = env
+        .path(names::SECRETS_DIR)
+        .unwrap_or_else(|| PathBuf::from("/run/secrets"));
+    let file = secrets_dir.join(names::API_KEY);
+    if file.is_file() {
+        let source = format!("file {}", file.display());
+        return Ok(Sourced {
+            key: jwt::sanitize(read_file(&file)?, &source)?,
+            source,
+            env_name: None,
+        });
+    }
+    Err(Error::new(
+        Kind::KeyMissing,
+        format!("no API key found: {} is not set and `{}` does not exist", names::API_KEY, file.display()),
+    )
+    .hint("map the CI secret to ANACONDA_AUTH_API_KEY in the job's environment, or use --api-key-env NAME, --api-key-file PATH or --api-key-stdin"))
+}
+
+fn missing_env(name: &str) -> Error {
+    Error::new(Kind::KeyMissing, format!("environment variable `{name}` is not set or empty")).hint(
+        "map the CI secret into the job, e.g. on GitHub `env: { NAME: ${{ secrets.NAME }} }`; secrets are not passed to workflows from forks",
+    )
+}
+
+fn read_file(path: &std::path::Path) -> Result<String> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::new(
+            Kind::KeyMissing,
+            format!("failed to read the API key from `{}`", path.display()),
+        )
+        .cause(e)
+        .hint("check the path; GitLab file variables hold the path of a temporary file")
+    })?;
+    let mut buf = String::new();
+    file.take(MAX_READ).read_to_string(&mut buf).map_err(|e| {
+        Error::new(
+            Kind::KeyMalformed,
+            format!("`{}` does not contain a text API key", path.display()),
+        )
+        .cause(e)
+        .hint("the file must contain only the key")
+    })?;
+    Ok(buf)
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn shorten(s: &str) -> String {
+    if s.len() > 24 || jwt::looks_like_key(s) {
+        "<value hidden>".into()
+    } else {
+        s.into()
+    }
+}
+
+/// Fails when any argument looks like an API key, without echoing it.
+pub(crate) fn refuse_key_in_argv(args: &[String], env: &Env) -> Result<()> {
+    let env_key = env.get(names::API_KEY).map(str::trim);
+    for (i, arg) in args.iter().enumerate().skip(1) {
+        let equals_env_key = env_key.is_some_and(|k| k.len() >= 8 && arg.contains(k));
+        if jwt::looks_like_key(arg) || equals_env_key {
+            return Err(Error::usage(format!("argument {i} looks like an API key; refusing to run")).hint(
+                "never put the key on the command line (every process can read it and CI logs echo commands); \
+                 use --api-key-env NAME, --api-key-file PATH or --api-key-stdin, and rotate the key if it was logged",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> KeyArgs {
+        KeyArgs {
+            api_key_env: None,
+            api_key_file: None,
+            api_key_stdin: false,
+        }
+    }
+
+    #[test]
+    fn default_env_then_secrets_dir() {
+        let env = Env::from_pairs(&[(names::API_KEY, "abc.def.ghi\n")]);
+        let s = read_key(&args(), &env).unwrap();
+        assert_eq!(s.key.expose(), "abc.def.ghi");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(names::API_KEY), "from.secret.file").unwrap();
+        let env = Env::from_pairs(&[(names::SECRETS_DIR, dir.path().to_str().unwrap())]);
+        let s = read_key(&args(), &env).unwrap();
+        assert_eq!(s.key.expose(), "from.secret.file");
+        assert!(s.source.contains("file"));
+    }
+
+    #[test]
+    fn missing_everywhere_is_key_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs(&[(names::SECRETS_DIR, dir.path().to_str().unwrap())]);
+        assert_eq!(
+            read_key(&args(), &env).err().map(|e| e.kind),
+            Some(Kind::KeyMissing)
+        );
+    }
+
+    #[test]
+    fn named_env_and_bad_names() {
+        let env = Env::from_pairs(&[("MY_KEY", "a.b.c")]);
+        let mut a = args();
+        a.api_key_env = Some("MY_KEY".into());
+        assert_eq!(
+            read_key(&a, &env)
+                .map(|s| s.key.expose().to_owned())
+                .ok()
+                .as_deref(),
+            Some("a.b.c")
+        );
+        a.api_key_env = Some("not a name".into());
+        assert_eq!(read_key(&a, &env).err().map(|e| e.kind), Some(Kind::Usage));
+    }
+
+    #[test]
+    fn refuses_keys_in_argv() {
+        let jwt = crate::jwt::tests::make_jwt(r#"{"exp":1}"#);
+        let env = Env::default();
+        let argv = vec![
+            "anaconda-ci-auth".into(),
+            "setup".into(),
+            "--api-key-env".into(),
+            jwt,
+        ];
+        let err = refuse_key_in_argv(&argv, &env).unwrap_err();
+        assert!(!err.message.contains("eyJ"));
+        let env = Env::from_pairs(&[(names::API_KEY, "plainsecretvalue")]);
+        let argv = vec![
+            "x".into(),
+            "exec".into(),
+            "--".into(),
+            "echo".into(),
+            "plainsecretvalue".into(),
+        ];
+        assert!(refuse_key_in_argv(&argv, &env).is_err());
+    }
+}

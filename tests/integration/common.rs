@@ -1,0 +1,131 @@
+//! Test harness: the binary with a clean environment, canary keys, and leak assertions.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+/// A UUID `sub` like real keys have.
+pub const SUB: &str = "d04c356b-afd2-4b3e-80f2-403113e0974b";
+
+/// An unsigned JWT with `exp` and a unique marker in the payload.
+pub fn jwt(exp: i64, marker: &str) -> String {
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"default","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp},"sub":"{SUB}","canary":"{marker}"}}"#));
+    format!(
+        "{header}.{payload}.{}",
+        URL_SAFE_NO_PAD.encode("not-a-real-signature")
+    )
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A canary key valid for a year.
+pub fn canary() -> String {
+    jwt(now() + 365 * 86_400, "CANARY-7f3a9c")
+}
+
+/// A sandbox: temporary HOME and TMPDIR, and the binary with only those variables set.
+pub struct Sandbox {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("home")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("tmp")).unwrap();
+        Self { tmp }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.tmp.path().join("home")
+    }
+
+    pub fn tmpdir(&self) -> PathBuf {
+        self.tmp.path().join("tmp")
+    }
+
+    /// The binary with a scrubbed environment: no CI variables, no proxies, our HOME and TMPDIR,
+    /// and an empty secrets directory.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("anaconda-ci-auth").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("TMPDIR", self.tmpdir())
+            .env("ANACONDA_SECRETS_DIR", self.path().join("no-secrets"))
+            .current_dir(self.path());
+        cmd
+    }
+}
+
+/// The forms of `key` that must never be printed.
+pub fn leak_forms(key: &str) -> Vec<String> {
+    let payload = format!(r#"{{"domain":"anaconda.com","api_key":"{key}","repo_tokens":[],"version":2}}"#);
+    vec![
+        key.to_owned(),
+        format!("Bearer {key}"),
+        STANDARD.encode(key),
+        URL_SAFE_NO_PAD.encode(key),
+        STANDARD.encode(payload),
+    ]
+}
+
+/// Panics if `text` contains `key` or a derived form (outside `::add-mask::` lines).
+pub fn assert_no_leak(what: &str, text: &[u8], key: &str) {
+    let text = String::from_utf8_lossy(text);
+    let filtered: String = text
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for form in leak_forms(key) {
+        assert!(
+            !filtered.contains(&form),
+            "{what} contains the key or a derived form"
+        );
+    }
+    // The key's payload part alone is specific enough to catch partial leaks.
+    let middle = key.split('.').nth(1).unwrap_or(key);
+    assert!(!filtered.contains(middle), "{what} contains the key's payload");
+}
+
+/// Asserts that no file under `dir` other than those in `allowed` contains the key.
+pub fn assert_no_leak_in_tree(dir: &Path, key: &str, allowed: &[PathBuf]) {
+    for entry in walk(dir) {
+        if allowed.iter().any(|a| a == &entry) {
+            continue;
+        }
+        if let Ok(bytes) = std::fs::read(&entry) {
+            assert_no_leak(&entry.display().to_string(), &bytes, key);
+        }
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

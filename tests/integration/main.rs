@@ -1,0 +1,6 @@
+//! Integration tests: run the real binary with `assert_cmd` in a scrubbed environment.
+
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod common;
