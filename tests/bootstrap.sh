@@ -6,6 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 env_dir="${root}/target/test-env"
 mkdir -p "${env_dir}"
+# Several test runs may start at once; one installs, the others wait for it.
+exec 9>"${env_dir}/.bootstrap.lock"
+flock 9
 
 apt_packages=(rsync docker.io containerd runc iptables busybox-static iproute2 util-linux)
 missing=()
