@@ -278,7 +278,22 @@ pub(crate) fn write_job(
         let path = match keyring_path {
             Some(target) => {
                 let target = expand_home(target, &ctx.env);
-                merge = Some(merge_keyring(&target, &v.domain, key, dir, merge)?);
+                let merged = merge_keyring(&target, &v.domain, key, dir, merge)?;
+                // Record the merge at once, so a failure below still lets cleanup restore the keyring.
+                let files = vec![merged.backup.clone()];
+                new_state(
+                    ctx,
+                    v,
+                    job,
+                    dir,
+                    previous.as_ref(),
+                    command,
+                    files,
+                    BTreeMap::new(),
+                    Some(merged.clone()),
+                )
+                .save()?;
+                merge = Some(merged);
                 target
             }
             None => {
@@ -344,12 +359,40 @@ pub(crate) fn write_job(
     fsx::write_atomic(&env_file, format!("{header}{}", job_out.shell_lines()).as_bytes())?;
     files.push(env_file);
 
-    let state = State {
+    let state = new_state(
+        ctx,
+        v,
+        job,
+        dir,
+        previous.as_ref(),
+        command,
+        files,
+        job_out.redacted_env(),
+        merge,
+    );
+    state.save()?;
+    job_out.state = state;
+    Ok(job_out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_state(
+    ctx: &Ctx,
+    v: &Validated,
+    job: &JobArgs,
+    dir: &Path,
+    previous: Option<&State>,
+    command: &str,
+    files: Vec<PathBuf>,
+    env: BTreeMap<String, String>,
+    keyring_merge: Option<KeyringMerge>,
+) -> State {
+    State {
         tool: state::MARKER.into(),
         format: 1,
         command: command.into(),
         dir: dir.to_path_buf(),
-        created_at: previous.as_ref().map_or_else(crate::jwt::now, |p| p.created_at),
+        created_at: previous.map_or_else(crate::jwt::now, |p| p.created_at),
         ci: ctx.platform.name().into(),
         job: ctx.platform.job_id(&ctx.env),
         mode: Some(format!("{:?}", job.mode).to_lowercase()),
@@ -358,12 +401,9 @@ pub(crate) fn write_job(
         expires_at: v.claims.as_ref().map(|c| c.exp),
         key_source: v.sourced.source.clone(),
         files,
-        env: job_out.redacted_env(),
-        keyring_merge: merge,
-    };
-    state.save()?;
-    job_out.state = state;
-    Ok(job_out)
+        env,
+        keyring_merge,
+    }
 }
 
 fn placeholder_state() -> State {

@@ -46,3 +46,454 @@ fn setup_offline_writes_spec_keyring_and_cleans_up() {
         .unwrap();
     assert!(again.status.success(), "cleanup must be idempotent");
 }
+
+fn setup_json(sb: &Sandbox, key: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["setup", "--validate", "offline", "--json"];
+    args.extend_from_slice(extra);
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", key)
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_leak("stdout", &out.stdout, key);
+    assert_no_leak("stderr", &out.stderr, key);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn print_env_exports_the_key_by_reference_only() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args([
+            "setup",
+            "--validate",
+            "offline",
+            "--mode",
+            "both",
+            "--print-env",
+            "sh",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_no_leak("stdout", &out.stdout, &key);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("export ANACONDA_AUTH_API_KEY=\"$(cat '"), "{text}");
+    assert!(text.contains("export CONDARC='"));
+    assert!(text.contains("export ANACONDA_AUTH_KEYRING_PATH='"));
+    // Evaluating the exports in a shell yields the key.
+    let script = format!("{text}\nprintf '%s' \"$ANACONDA_AUTH_API_KEY\" | sha256sum");
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    let expected = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("printf '%s' \"$K\" | sha256sum")
+        .env("K", &key)
+        .output()
+        .unwrap();
+    assert_eq!(sh.stdout, expected.stdout);
+}
+
+#[test]
+fn refuses_a_non_empty_foreign_dir_and_reuses_its_own() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let foreign = sb.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("precious"), "user data").unwrap();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args([
+            "setup",
+            "--validate",
+            "offline",
+            "--dir",
+            foreign.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("precious")).unwrap(),
+        "user data"
+    );
+
+    let own = sb.path().join("job");
+    let first = setup_json(&sb, &key, &["--dir", own.to_str().unwrap()]);
+    let second = setup_json(&sb, &key, &["--dir", own.to_str().unwrap(), "--mode", "both"]);
+    assert_eq!(first["dir"], second["dir"]);
+    assert!(own.join("api-key").exists());
+    let out = sb
+        .cmd()
+        .args(["cleanup", "--dir", own.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!own.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn never_writes_through_a_symlinked_dir() {
+    let sb = Sandbox::new();
+    let target = sb.path().join("elsewhere");
+    std::fs::create_dir(&target).unwrap();
+    let link = sb.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .args(["setup", "--validate", "offline", "--dir", link.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn files_and_dir_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sb = Sandbox::new();
+    let json = setup_json(&sb, &canary(), &["--mode", "both"]);
+    let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            p.display()
+        );
+    }
+}
+
+#[test]
+fn cleanup_refuses_what_it_did_not_create() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("not-ours");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("keyring"), "x").unwrap();
+    let out = sb
+        .cmd()
+        .args(["cleanup", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(dir.join("keyring").exists());
+    // A forged state file naming another directory is refused too.
+    let victim = sb.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("data"), "x").unwrap();
+    let forged = serde_json::json!({
+        "tool": "anaconda-ci-auth", "format": 1, "command": "setup", "dir": victim, "created_at": 0, "ci": "none",
+        "job": null, "mode": "keyring", "domain": "anaconda.com", "fingerprint": "sha256:0", "expires_at": null,
+        "key_source": "x", "files": [victim.join("data")], "env": {}, "keyring_merge": null
+    });
+    std::fs::write(dir.join("state.json"), forged.to_string()).unwrap();
+    let out = sb
+        .cmd()
+        .args(["cleanup", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(victim.join("data").exists());
+}
+
+#[test]
+fn cleanup_leaves_foreign_files_and_the_dir() {
+    let sb = Sandbox::new();
+    let json = setup_json(&sb, &canary(), &[]);
+    let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
+    std::fs::write(dir.join("user-file"), "keep me").unwrap();
+    let out = sb
+        .cmd()
+        .args(["cleanup", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(dir.join("user-file")).unwrap(), "keep me");
+    assert!(!dir.join("keyring").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not create"));
+}
+
+#[test]
+fn cleanup_uses_the_state_variable_and_needs_something() {
+    let sb = Sandbox::new();
+    let json = setup_json(&sb, &canary(), &[]);
+    let state = json["state_path"].as_str().unwrap();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_CI_AUTH_STATE", state)
+        .arg("cleanup")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!std::path::Path::new(json["dir"].as_str().unwrap()).exists());
+    let out = sb.cmd().arg("cleanup").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("help:"));
+}
+
+#[test]
+fn sweep_removes_stale_dirs_of_other_jobs_only() {
+    let sb = Sandbox::new();
+    let key = canary();
+    // GitLab: job directories beside the project dir; only one job at a time uses that place.
+    let project = sb.path().join("builds/group/project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(sb.path().join("builds/group/project.tmp")).unwrap();
+    let run = |job: &str| {
+        let out = sb
+            .cmd()
+            .env("ANACONDA_AUTH_API_KEY", &key)
+            .env("GITLAB_CI", "true")
+            .env("CI_PROJECT_DIR", &project)
+            .env("CI_JOB_ID", job)
+            .args(["setup", "--validate", "offline", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        std::path::PathBuf::from(json["dir"].as_str().unwrap())
+    };
+    let first = run("100");
+    assert!(first.starts_with(sb.path().join("builds/group/project.tmp")));
+    let unrelated = sb
+        .path()
+        .join("builds/group/project.tmp/anaconda-ci-auth-foreign");
+    std::fs::create_dir(&unrelated).unwrap();
+    let second = run("101");
+    assert!(!first.exists(), "the timed-out job's directory is swept");
+    assert!(second.exists());
+    assert!(
+        unrelated.exists(),
+        "a directory without our state file is never touched"
+    );
+}
+
+#[test]
+fn github_mode_masks_first_and_exports_through_files() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let gh = sb.path().join("gh");
+    std::fs::create_dir(&gh).unwrap();
+    for f in ["env", "output", "summary"] {
+        std::fs::write(gh.join(f), "").unwrap();
+    }
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .env("GITHUB_ACTIONS", "true")
+        .env("RUNNER_TEMP", sb.tmpdir())
+        .env("GITHUB_ENV", gh.join("env"))
+        .env("GITHUB_OUTPUT", gh.join("output"))
+        .env("GITHUB_STEP_SUMMARY", gh.join("summary"))
+        .args(["setup", "--validate", "offline"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(stdout.lines().next().unwrap().starts_with("::add-mask::"));
+    assert!(stdout.lines().any(|l| l == format!("::add-mask::{key}")));
+    assert!(stdout.lines().any(|l| l == format!("::add-mask::Bearer {key}")));
+    assert_no_leak("stdout", &out.stdout, &key);
+    assert_no_leak("stderr", &out.stderr, &key);
+    let env = std::fs::read_to_string(gh.join("env")).unwrap();
+    assert!(env.contains("CONDARC<<ghadelimiter_"));
+    assert_no_leak("GITHUB_ENV", env.as_bytes(), &key);
+    let output = std::fs::read_to_string(gh.join("output")).unwrap();
+    assert!(output.contains("fingerprint<<"));
+    assert!(output.contains("keyring-path<<"));
+    let summary = std::fs::read(gh.join("summary")).unwrap();
+    assert_no_leak("summary", &summary, &key);
+}
+
+#[test]
+fn docker_secret_writes_a_private_file_and_prints_the_argument() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args(["docker-secret", "--validate", "offline"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_no_leak("stdout", &out.stdout, &key);
+    assert_no_leak("stderr", &out.stderr, &key);
+    let line = String::from_utf8(out.stdout).unwrap();
+    let src = line
+        .trim()
+        .strip_prefix("--secret id=ANACONDA_AUTH_API_KEY,src=")
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(src).unwrap(), key);
+    let dir = std::path::Path::new(src).parent().unwrap();
+    let out = sb
+        .cmd()
+        .args(["cleanup", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!std::path::Path::new(src).exists());
+
+    let out_path = sb.path().join("kr");
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args([
+            "docker-secret",
+            "--validate",
+            "offline",
+            "--kind",
+            "keyring",
+            "--json",
+            "--out",
+        ])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["mount_target"], "/root/.anaconda/keyring");
+    assert!(
+        std::fs::read_to_string(&out_path)
+            .unwrap()
+            .starts_with(r#"{"Anaconda Cloud": "#)
+    );
+    // An existing --out is never replaced.
+    let again = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args(["docker-secret", "--validate", "offline", "--out"])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(8));
+}
+
+#[test]
+fn status_reports_and_warns_about_traps() {
+    let sb = Sandbox::new();
+    let key = canary();
+    std::fs::write(
+        sb.home().join(".condarc"),
+        "channel_settings:\n  - channel: https://repo.anaconda.cloud/*\n    auth: something-else\n",
+    )
+    .unwrap();
+    std::fs::write(sb.path().join(".env"), "ANACONDA_AUTH_DOMAIN=x\n").unwrap();
+    let json = setup_json(&sb, &key, &[]);
+    assert!(
+        json["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(".condarc"))
+    );
+    let out = sb
+        .cmd()
+        .env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+        .args([
+            "status",
+            "--json",
+            "--state",
+            json["state_path"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_no_leak("stdout", &out.stdout, &key);
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["configured"], true);
+    assert_eq!(st["fingerprint"], json["fingerprint"]);
+    let warnings = st["warnings"].to_string();
+    assert!(warnings.contains("PYTHON_KEYRING_BACKEND"), "{warnings}");
+    assert!(warnings.contains(".env"), "{warnings}");
+    assert!(warnings.contains("something-else"), "{warnings}");
+    assert!(
+        st["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["mode"] == "0600")
+    );
+}
+
+#[test]
+fn key_problems_have_their_own_exit_codes() {
+    let sb = Sandbox::new();
+    let cases: Vec<(Option<String>, i32)> = vec![
+        (None, 3),
+        (Some("   \n".into()), 3),
+        (Some("not a key".into()), 4),
+        (Some("abc.def".into()), 4),
+        (Some(jwt(1_689_088_786, "CANARY-exp")), 5),
+    ];
+    for (value, code) in cases {
+        let mut cmd = sb.cmd();
+        if let Some(v) = &value {
+            cmd.env("ANACONDA_AUTH_API_KEY", v);
+        }
+        let out = cmd.args(["setup", "--validate", "offline"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{value:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("help:"), "{stderr}");
+        if let Some(v) = value.filter(|v| v.len() > 8) {
+            assert_no_leak("stderr", &out.stderr, &v);
+        }
+        assert_eq!(
+            std::fs::read_dir(sb.tmpdir()).unwrap().count(),
+            0,
+            "nothing written on failure"
+        );
+    }
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", jwt(now() + 3 * 86_400, "CANARY-soon"))
+        .args(["validate", "--validate", "offline", "--min-validity", "7d"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn a_key_on_the_command_line_is_refused_without_echo() {
+    let sb = Sandbox::new();
+    let key = canary();
+    for args in [
+        vec!["setup", "--api-key-env", key.as_str()],
+        vec!["setup", "--api-key", key.as_str()],
+    ] {
+        let out = sb.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert_no_leak("stderr", &out.stderr, &key);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("looks like an API key"));
+    }
+}
