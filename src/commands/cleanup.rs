@@ -44,11 +44,29 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
             }
             ui::info("anaconda-ci-auth: nothing to clean up (already removed)");
         }
-        None if !args.sweep => {
-            return Err(Error::usage("nothing to clean up: no --dir, --state or ANACONDA_CI_AUTH_STATE")
-                .hint("run cleanup in a step that has setup's environment, or pass --dir; use --sweep for stale directories"));
-        }
-        None => {}
+        None => match ctx.platform.job_id(&ctx.env) {
+            // A new shell (GitLab after_script, a Jenkins `sh` step) has no ANACONDA_CI_AUTH_STATE:
+            // find this job's directories by the job id their state files record.
+            Some(job) => {
+                let (parent, _) = ctx.platform.job_parent(&ctx.env);
+                let found = current_job_states(&parent, &job);
+                if found.is_empty() && !args.sweep {
+                    ui::info("anaconda-ci-auth: nothing to clean up for this job");
+                }
+                for st in found {
+                    let (r, w) = undo(&st)?;
+                    removed.extend(r);
+                    warnings.extend(w);
+                    ui::info(&format!("anaconda-ci-auth: removed {}", st.dir.display()));
+                }
+            }
+            None if !args.sweep => {
+                return Err(Error::usage("nothing to clean up: no --dir, --state or ANACONDA_CI_AUTH_STATE").hint(
+                    "run cleanup in a step that has setup's environment, or pass --dir; use --sweep for stale directories",
+                ));
+            }
+            None => {}
+        },
     }
     let mut swept = Vec::new();
     if args.sweep {
@@ -153,6 +171,19 @@ fn restore_keyring(m: &state::KeyringMerge, fingerprint: &str) -> Result<Vec<Str
         fsx::write_atomic(&m.path, kr.render().as_bytes())?;
     }
     Ok(warnings)
+}
+
+/// The state files of job directories under `parent` created by the job `job`.
+fn current_job_states(parent: &Path, job: &str) -> Vec<State> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(state::DIR_PREFIX))
+        .filter_map(|e| State::load(&e.path().join(state::STATE_FILE)).ok())
+        .filter(|st| st.job.as_deref() == Some(job))
+        .collect()
 }
 
 /// Removes stale job directories under `parent`: in a directory only one job uses at a time

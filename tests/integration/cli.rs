@@ -497,3 +497,35 @@ fn a_key_on_the_command_line_is_refused_without_echo() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("looks like an API key"));
     }
 }
+
+#[test]
+fn cleanup_in_a_new_shell_finds_the_current_jobs_dir() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let gitlab = |cmd: &mut assert_cmd::Command, job: &str| {
+        cmd.env("GITLAB_CI", "true")
+            .env("CI_JOB_ID", job)
+            .env("CI_PROJECT_DIR", sb.path().join("project"));
+    };
+    let mut setup = sb.cmd();
+    gitlab(&mut setup, "42");
+    let out = setup
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args(["setup", "--validate", "offline", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
+    let mut other = sb.cmd();
+    gitlab(&mut other, "43");
+    assert!(other.arg("cleanup").output().unwrap().status.success());
+    assert!(
+        dir.exists(),
+        "another job's cleanup leaves this job's directory alone"
+    );
+    let mut cleanup = sb.cmd();
+    gitlab(&mut cleanup, "42");
+    assert!(cleanup.arg("cleanup").output().unwrap().status.success());
+    assert!(!dir.exists());
+}
