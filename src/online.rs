@@ -120,8 +120,14 @@ pub(crate) fn check_account(key: &ApiKey, opts: &OnlineOptions) -> Result<Accoun
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
+        // Each attempt may only use what is left of the total deadline.
+        let remaining = opts
+            .deadline
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_millis(100));
         let outcome = client
             .get(parsed.clone())
+            .timeout(PER_ATTEMPT_TIMEOUT.min(remaining))
             .header(AUTHORIZATION, auth.clone())
             .header(
                 USER_AGENT,
@@ -135,10 +141,8 @@ pub(crate) fn check_account(key: &ApiKey, opts: &OnlineOptions) -> Result<Accoun
                 Outcome::Retry { retry_after, problem } => (retry_after, problem),
             },
             Err(e) => {
-                if is_tls_error(&e) {
-                    return Err(Error::new(Kind::Unreachable, format!("TLS error talking to `{url}`"))
-                        .cause(redacted_cause(&e))
-                        .hint("if a proxy or private CA intercepts TLS, pass its certificate with --ca-bundle, SSL_CERT_FILE or REQUESTS_CA_BUNDLE"));
+                if let Some(tls) = tls_problem(&e) {
+                    return Err(tls_error(tls, &url, &e));
                 }
                 (None, redacted_cause(&e))
             }
@@ -294,16 +298,57 @@ fn jittered(attempt: u32) -> Duration {
     Duration::from_secs_f64(cap.as_secs_f64() * (0.5 + frac / 2.0))
 }
 
-fn is_tls_error(e: &reqwest::Error) -> bool {
+/// What kind of TLS failure `e` is, if it is one. These are not retried: they do not go away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TlsProblem {
+    /// The server answered in something other than TLS (typically plain HTTP on an https:// URL).
+    NotTls,
+    /// Certificate verification, handshake or alert.
+    Handshake,
+}
+
+fn tls_problem(e: &reqwest::Error) -> Option<TlsProblem> {
     let mut src: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = src {
         let text = s.to_string().to_ascii_lowercase();
-        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-            return true;
+        if text.contains("invalidcontenttype") || text.contains("corrupt message") {
+            return Some(TlsProblem::NotTls);
+        }
+        if [
+            "certificate",
+            "tls",
+            "handshake",
+            "fatal alert",
+            "peer is incompatible",
+            "peer misbehaved",
+        ]
+        .iter()
+        .any(|w| text.contains(w))
+        {
+            return Some(TlsProblem::Handshake);
         }
         src = s.source();
     }
-    false
+    None
+}
+
+const CA_HINT: &str = "if a proxy or private CA intercepts TLS, pass its certificate with --ca-bundle, SSL_CERT_FILE or REQUESTS_CA_BUNDLE";
+
+fn tls_error(problem: TlsProblem, url: &str, e: &reqwest::Error) -> Error {
+    match problem {
+        TlsProblem::NotTls => Error::new(
+            Kind::Unreachable,
+            format!("TLS error talking to `{url}`: the server did not answer in TLS"),
+        )
+        .cause(redacted_cause(e))
+        .hint("check the host and port of --api-url: this looks like a plain http:// server (http:// is only allowed for loopback test servers)")
+        .hint(CA_HINT),
+        TlsProblem::Handshake => {
+            Error::new(Kind::Unreachable, format!("TLS error talking to `{url}`"))
+                .cause(redacted_cause(e))
+                .hint(CA_HINT)
+        }
+    }
 }
 
 /// The error chain as one line, without URLs' query strings.

@@ -4,3 +4,5 @@
 
 mod cli;
 mod common;
+mod fake_api;
+mod online;

@@ -1,0 +1,283 @@
+//! Online validation against the fake API: status handling, retries, deadlines, redirects, body
+//! cap, the loopback-only http rule and TLS errors, through `validate` and `setup`.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use crate::fake_api::{FakeApi, Reply, closed_port};
+
+/// Runs the binary with the canary key in ANACONDA_AUTH_API_KEY; returns the output and how long it took.
+fn run(sb: &Sandbox, key: &str, args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", key)
+        .args(args)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+fn validate(api: &str, timeout: &str, json: bool) -> (Output, Duration, String) {
+    let sb = Sandbox::new();
+    let key = canary();
+    let mut args = vec!["validate", "--api-url", api, "--timeout", timeout];
+    if json {
+        args.push("--json");
+    }
+    let (out, took) = run(&sb, &key, &args);
+    assert_no_leak("stdout", &out.stdout, &key);
+    assert_no_leak("stderr", &out.stderr, &key);
+    (out, took, key)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn ok_reports_username_and_sends_bearer_and_user_agent() {
+    let api = FakeApi::always(Reply::ok("ci-bot"));
+    let (out, _, key) = validate(&api.url(), "10s", true);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["validation"]["mode"], "online");
+    assert_eq!(json["validation"]["username"], "ci-bot");
+    let reqs = api.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].method, "GET");
+    assert_eq!(reqs[0].path, "/api/account");
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some(format!("Bearer {key}").as_str())
+    );
+    let ua = reqs[0].header("user-agent").unwrap_or_default();
+    assert!(ua.starts_with("anaconda-ci-auth/"), "user agent {ua:?}");
+}
+
+#[test]
+fn setup_online_reports_username_in_json() {
+    let api = FakeApi::always(Reply::ok("ci-bot"));
+    let sb = Sandbox::new();
+    let key = canary();
+    let (out, _) = run(&sb, &key, &["setup", "--api-url", &api.url(), "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_no_leak("stdout", &out.stdout, &key);
+    assert_no_leak("stderr", &out.stderr, &key);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["validation"]["mode"], "online");
+    assert_eq!(json["validation"]["username"], "ci-bot");
+    assert_eq!(api.count(), 1);
+}
+
+#[test]
+fn unauthorized_is_rejected_without_retry() {
+    let api = FakeApi::always(Reply::unauthorized());
+    let (out, _, _) = validate(&api.url(), "10s", true);
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert_eq!(api.count(), 1, "a 401 must not be retried");
+    let err = stderr(&out);
+    assert!(err.contains("rejected the key (401)"), "{err}");
+    assert!(err.contains("auth_required"), "{err}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "key-rejected");
+    assert_eq!(json["error"]["exit_code"], 6);
+}
+
+#[test]
+fn forbidden_is_rejected_without_retry() {
+    let api = FakeApi::always(Reply::forbidden());
+    let sb = Sandbox::new();
+    let key = canary();
+    let (out, _) = run(&sb, &key, &["setup", "--api-url", &api.url()]);
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert_eq!(api.count(), 1, "a 403 must not be retried");
+    assert_no_leak("stderr", &out.stderr, &key);
+    // Nothing is left behind when setup fails.
+    let left: Vec<_> = walk(&sb.tmpdir());
+    assert!(left.is_empty(), "setup left {left:?}");
+}
+
+#[test]
+fn rate_limit_honours_retry_after_then_succeeds() {
+    let api = FakeApi::sequence(vec![Reply::too_many(1), Reply::ok("ci-bot")]);
+    let (out, took, _) = validate(&api.url(), "10s", false);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(api.count(), 2);
+    assert!(
+        took >= Duration::from_millis(950),
+        "Retry-After: 1 not honoured ({took:?})"
+    );
+    assert!(stderr(&out).contains("HTTP 429"), "{}", stderr(&out));
+}
+
+#[test]
+fn retry_after_beyond_the_deadline_gives_up_at_once() {
+    let api = FakeApi::always(Reply::too_many(60));
+    let (out, took, _) = validate(&api.url(), "3s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(api.count(), 1);
+    assert!(
+        took < Duration::from_secs(2),
+        "waited {took:?} for a retry that cannot happen in time"
+    );
+}
+
+#[test]
+fn server_error_is_retried_then_succeeds() {
+    let api = FakeApi::sequence(vec![Reply::server_error(), Reply::ok("ci-bot")]);
+    let (out, _, _) = validate(&api.url(), "10s", true);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(api.count(), 2);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["validation"]["username"], "ci-bot");
+}
+
+#[test]
+fn persistent_server_error_gives_unreachable_at_the_deadline() {
+    let api = FakeApi::always(Reply::server_error());
+    let (out, took, _) = validate(&api.url(), "2s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert!(
+        api.count() >= 2,
+        "5xx must be retried (got {} attempt(s))",
+        api.count()
+    );
+    let err = stderr(&out);
+    assert!(err.contains("could not reach"), "{err}");
+    assert!(err.contains("HTTP 500"), "{err}");
+    assert!(took < Duration::from_secs(4), "deadline 2s overrun: {took:?}");
+}
+
+#[test]
+fn hanging_server_hits_the_deadline() {
+    let api = FakeApi::always(Reply::Hang);
+    let (out, took, _) = validate(&api.url(), "2s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert!(stderr(&out).contains("could not reach"), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(4), "deadline 2s overrun: {took:?}");
+    assert!(took >= Duration::from_millis(1500), "gave up early: {took:?}");
+}
+
+#[test]
+fn connection_reset_is_retried() {
+    let api = FakeApi::sequence(vec![Reply::Reset, Reply::ok("ci-bot")]);
+    let (out, _, _) = validate(&api.url(), "10s", false);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(api.count(), 2);
+}
+
+#[test]
+fn a_hang_after_a_reset_still_ends_within_the_deadline() {
+    // Two quick failures use up part of the deadline; the last attempt may only use what is left.
+    let api = FakeApi::sequence(vec![Reply::Reset, Reply::Reset, Reply::Hang]);
+    let (out, took, _) = validate(&api.url(), "2s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(api.count(), 3);
+    assert!(
+        took < Duration::from_millis(2700),
+        "deadline 2s overrun: {took:?}"
+    );
+}
+
+#[test]
+fn nothing_listening_is_unreachable() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let (out, took, _) = validate(&url, "2s", true);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert!(stderr(&out).contains("could not reach"), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "api-unreachable");
+}
+
+fn cross_origin_redirect(target_ip: &str) {
+    let other = FakeApi::start_on(target_ip, |_, _| Reply::ok("attacker"));
+    let location = format!("http://{}/api/account", other.addr);
+    let api = FakeApi::always(Reply::redirect(&location));
+    let (out, _, _) = validate(&api.url(), "5s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(api.count(), 1);
+    assert_eq!(other.count(), 0, "the key was sent to another origin");
+    let err = stderr(&out);
+    assert!(err.contains("redirected to another host"), "{err}");
+}
+
+#[test]
+fn redirect_to_another_host_is_not_followed() {
+    cross_origin_redirect("127.0.0.2");
+}
+
+#[test]
+fn redirect_to_another_port_is_not_followed() {
+    cross_origin_redirect("127.0.0.1");
+}
+
+#[test]
+fn same_origin_redirect_is_followed_with_the_key() {
+    let api = FakeApi::start(|req, _| {
+        if req.path == "/api/account" {
+            Reply::redirect("/api/v2/account")
+        } else {
+            Reply::ok("ci-bot")
+        }
+    });
+    let (out, _, key) = validate(&api.url(), "5s", true);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let reqs = api.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].path, "/api/v2/account");
+    assert_eq!(
+        reqs[1].header("authorization"),
+        Some(format!("Bearer {key}").as_str())
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["validation"]["username"], "ci-bot");
+}
+
+#[test]
+fn huge_body_is_refused_clearly() {
+    let api = FakeApi::always(Reply::Huge(3 * 1024 * 1024));
+    let (out, _, _) = validate(&api.url(), "5s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("larger than 1024 KiB"), "{err}");
+    assert_eq!(api.count(), 1, "an oversized answer is not worth retrying");
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_before_any_request() {
+    let (out, took, _) = validate("http://api.example.invalid", "5s", true);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("plain http"), "{err}");
+    assert!(took < Duration::from_secs(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "usage");
+}
+
+#[test]
+fn https_to_a_plain_http_server_names_tls_and_the_ca_settings() {
+    let api = FakeApi::always(Reply::ok("ci-bot"));
+    let url = format!("https://{}", api.addr);
+    let (out, took, _) = validate(&url, "5s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("TLS"), "{err}");
+    assert!(err.contains("--ca-bundle"), "{err}");
+    assert!(
+        err.contains("http://"),
+        "the hint should mention a server that does not speak TLS: {err}"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "a TLS failure is not worth retrying: {took:?}"
+    );
+}
