@@ -3,23 +3,35 @@
 //!
 //! Exit code: the command's own, or 128+N when it was killed by signal N (the shell convention).
 //! SIGINT, SIGTERM and SIGHUP sent to us are forwarded to the command; we clean up after it exits.
+//! One that arrives before the command starts stops the run and the directory is removed. Output
+//! is no longer waited for shortly after the command exits, even if a background process it left
+//! behind still holds the pipes open.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret as _;
 
 use super::setup::{Export, parse_channels, write_job};
 use super::{Ctx, prepare};
 use crate::cli::{ExecArgs, Mode};
+use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::fsx;
 use crate::redact::{Redactor, StreamScrubber};
 use crate::state;
 use crate::ui;
 
+/// How long the output pumps may go on after the command exited: a background process it left
+/// behind may hold its stdout open, and must not keep us (and the key's directory) alive.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
 pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
+    // Catch SIGINT/SIGTERM/SIGHUP from the start, so one that arrives before the command runs
+    // still leads to removing the directory rather than dying with it in place.
+    let forwarder = signals::Forwarder::install();
     let env_mode = args.job.mode != Mode::Keyring;
     let v = prepare(
         ctx,
@@ -46,9 +58,13 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
         .ok_or_else(|| Error::usage("no command given after `--`"))?;
     let mut cmd = Command::new(program);
     cmd.args(rest);
-    if let Some(name) = v.sourced.env_name.as_deref().filter(|_| !env_mode) {
-        // Keyring mode: anaconda-auth would prefer the variable over the keyring.
-        cmd.env_remove(name);
+    if !env_mode {
+        // Keyring mode: anaconda-auth prefers ANACONDA_AUTH_API_KEY over the keyring, and the
+        // variable the key was read from is not the command's business.
+        cmd.env_remove(names::API_KEY);
+        if let Some(name) = v.sourced.env_name.as_deref() {
+            cmd.env_remove(name);
+        }
     }
     for (k, val) in child_env(&job.exports) {
         cmd.env(k, val);
@@ -57,26 +73,50 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     if !args.no_scrub {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
+    if let Some(sig) = forwarder.pending() {
+        ui::warn(&format!(
+            "interrupted by signal {sig} before `{program}` started; cleaning up"
+        ));
+        drop(guard);
+        return Ok(signal_code(sig));
+    }
     let mut child = cmd.spawn().map_err(|e| {
         Error::new(Kind::Usage, format!("failed to start `{program}`"))
             .cause(e)
             .hint("check the command name and PATH")
     })?;
-    let forwarder = signals::forward(child.id());
-    let mut pumps = Vec::new();
+    forwarder.set_child(child.id());
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let mut pumps = 0;
     if let Some(out) = child.stdout.take() {
-        let r = Arc::clone(&redactor);
-        pumps.push(std::thread::spawn(move || pump(out, std::io::stdout(), &r)));
+        let (r, tx) = (Arc::clone(&redactor), done_tx.clone());
+        std::thread::spawn(move || {
+            pump(out, std::io::stdout(), &r);
+            let _ = tx.send(());
+        });
+        pumps += 1;
     }
     if let Some(err) = child.stderr.take() {
-        let r = Arc::clone(&redactor);
-        pumps.push(std::thread::spawn(move || pump(err, std::io::stderr(), &r)));
+        let (r, tx) = (Arc::clone(&redactor), done_tx.clone());
+        std::thread::spawn(move || {
+            pump(err, std::io::stderr(), &r);
+            let _ = tx.send(());
+        });
+        pumps += 1;
     }
+    drop(done_tx);
     let status = child
         .wait()
         .map_err(|e| Error::internal("failed waiting for the command").cause(e))?;
-    for p in pumps {
-        let _ = p.join();
+    let drain_until = Instant::now() + DRAIN_GRACE;
+    for _ in 0..pumps {
+        let left = drain_until.saturating_duration_since(Instant::now());
+        if done_rx.recv_timeout(left).is_err() {
+            ui::warn(&format!(
+                "`{program}` exited but a process it started still holds its output open; not waiting for it"
+            ));
+            break;
+        }
     }
     drop(forwarder);
     drop(guard);
@@ -124,10 +164,15 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
     {
         use std::os::unix::process::ExitStatusExt as _;
         if let Some(sig) = status.signal() {
-            return u8::try_from(128 + sig).unwrap_or(1);
+            return signal_code(sig);
         }
     }
     1
+}
+
+/// The shell convention for "killed by signal `sig`".
+fn signal_code(sig: i32) -> u8 {
+    u8::try_from(128 + sig).unwrap_or(1)
 }
 
 /// Removes the exec job directory on every path out of `run`, including errors and panics.
@@ -146,30 +191,77 @@ impl Drop for DirGuard {
 
 #[cfg(unix)]
 mod signals {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     use signal_hook::iterator::{Handle, Signals};
 
-    /// Forwards SIGINT/SIGTERM/SIGHUP to the child until dropped.
-    pub(super) struct Forwarder(Option<Handle>);
+    /// The command's pid once it runs, and a signal that arrived before it did.
+    #[derive(Default)]
+    struct Shared {
+        child: Option<i32>,
+        pending: Option<i32>,
+    }
 
-    pub(super) fn forward(pid: u32) -> Forwarder {
-        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
-            return Forwarder(None);
-        };
-        let handle = signals.handle();
-        std::thread::spawn(move || {
-            for sig in signals.forever() {
-                if let (Ok(s), Ok(p)) = (nix::sys::signal::Signal::try_from(sig), i32::try_from(pid)) {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), s);
+    /// Catches SIGINT/SIGTERM/SIGHUP until dropped: forwards them to the command once it runs,
+    /// and remembers one that arrives before.
+    pub(super) struct Forwarder {
+        handle: Option<Handle>,
+        shared: Arc<Mutex<Shared>>,
+    }
+
+    fn send(pid: i32, sig: i32) {
+        if let Ok(s) = Signal::try_from(sig) {
+            let _ = kill(Pid::from_raw(pid), s);
+        }
+    }
+
+    impl Forwarder {
+        pub(super) fn install() -> Self {
+            let shared = Arc::new(Mutex::new(Shared::default()));
+            let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+                return Self { handle: None, shared };
+            };
+            let handle = signals.handle();
+            let for_thread = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                for sig in signals.forever() {
+                    let mut s = for_thread.lock().unwrap_or_else(PoisonError::into_inner);
+                    match s.child {
+                        Some(pid) => send(pid, sig),
+                        None => s.pending = s.pending.or(Some(sig)),
+                    }
                 }
+            });
+            Self {
+                handle: Some(handle),
+                shared,
             }
-        });
-        Forwarder(Some(handle))
+        }
+
+        /// A signal received while no command was running yet.
+        pub(super) fn pending(&self) -> Option<i32> {
+            self.shared.lock().unwrap_or_else(PoisonError::into_inner).pending
+        }
+
+        /// Starts forwarding to `pid`, including a signal that arrived just before.
+        pub(super) fn set_child(&self, pid: u32) {
+            let Ok(pid) = i32::try_from(pid) else {
+                return;
+            };
+            let mut s = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            s.child = Some(pid);
+            if let Some(sig) = s.pending.take() {
+                send(pid, sig);
+            }
+        }
     }
 
     impl Drop for Forwarder {
         fn drop(&mut self) {
-            if let Some(h) = self.0.take() {
+            if let Some(h) = self.handle.take() {
                 h.close();
             }
         }
@@ -179,7 +271,14 @@ mod signals {
 #[cfg(not(unix))]
 mod signals {
     pub(super) struct Forwarder;
-    pub(super) fn forward(_pid: u32) -> Forwarder {
-        Forwarder
+
+    impl Forwarder {
+        pub(super) fn install() -> Self {
+            Self
+        }
+        pub(super) fn pending(&self) -> Option<i32> {
+            None
+        }
+        pub(super) fn set_child(&self, _pid: u32) {}
     }
 }

@@ -61,7 +61,12 @@ impl Sandbox {
     /// The binary with a scrubbed environment: no CI variables, no proxies, our HOME and TMPDIR,
     /// and an empty secrets directory.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("anaconda-ci-auth").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as [`Sandbox::cmd`] as a `std` command, for tests that spawn and signal it.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(bin());
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.home())
@@ -70,6 +75,54 @@ impl Sandbox {
             .current_dir(self.path());
         cmd
     }
+
+    /// A directory for fake tools, created on first use; prepend it to PATH with [`Sandbox::path_with_bin`].
+    pub fn bin_dir(&self) -> PathBuf {
+        let d = self.tmp.path().join("bin");
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// PATH with the sandbox's bin directory first.
+    pub fn path_with_bin(&self) -> String {
+        format!(
+            "{}:{}",
+            self.bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// Writes an executable script into the sandbox's bin directory.
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let p = self.bin_dir().join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+}
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("anaconda-ci-auth")
+}
+
+/// The SHA-256 of `data` in hex, computed by `sha256sum` (as the scripts in tests compute it).
+pub fn sha256_hex(data: &str) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// The forms of `key` that must never be printed.

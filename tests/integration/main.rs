@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod exec;
 mod common;
 mod fake_api;
 mod online;
