@@ -1,19 +1,30 @@
 //! `register`: install anaconda-registration into conda's base environment, as Anaconda's
 //! registration instructions say, skipped when it is already installed. On anaconda-auth's
 //! "Token not found" error (an incompatible anaconda-auth in base) it reinstalls anaconda-auth once.
+//!
+//! conda's output is only shown when a step fails, and then with the key scrubbed: the key of the
+//! current setup, or on its own the key in `ANACONDA_AUTH_API_KEY` and in the job keyring.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
 use super::Ctx;
+use crate::condarc;
+use crate::env::{Env, names};
 use crate::error::{Error, Kind, Result};
+use crate::keyring;
+use crate::secret::ApiKey;
 use crate::ui;
 
 pub(crate) const PACKAGE: &str = "anaconda-registration";
 pub(crate) const CHANNEL: &str = "https://repo.anaconda.cloud/repo/anaconda-tools";
 
 pub(crate) fn run(ctx: &Ctx, args: &crate::cli::RegisterArgs) -> Result<()> {
+    register_env_secrets(&ctx.env);
     let outcome = register(ctx, args.conda.as_deref(), &[])?;
     if ctx.json {
         ui::stdout(&serde_json::json!({ "package": PACKAGE, "result": outcome }).to_string());
@@ -41,14 +52,21 @@ pub(crate) fn register(
                 .cause(e)
                 .hint("check --conda")
         })?;
-        let mut out = String::new();
-        let mut err = String::new();
+        // Read stderr on its own thread: a chatty conda would block on a full pipe otherwise.
+        let err_reader = child.stderr.take().map(|mut s| {
+            std::thread::spawn(move || {
+                let mut err = Vec::new();
+                let _ = s.read_to_end(&mut err);
+                err
+            })
+        });
+        let mut out = Vec::new();
         if let Some(mut s) = child.stdout.take() {
-            let _ = s.read_to_string(&mut out);
+            let _ = s.read_to_end(&mut out);
         }
-        if let Some(mut s) = child.stderr.take() {
-            let _ = s.read_to_string(&mut err);
-        }
+        let err = err_reader.and_then(|t| t.join().ok()).unwrap_or_default();
+        let out = String::from_utf8_lossy(&out);
+        let err = String::from_utf8_lossy(&err);
         let status = child
             .wait()
             .map_err(|e| Error::new(Kind::Conda, "conda did not finish").cause(e))?;
@@ -106,6 +124,37 @@ pub(crate) fn register(
         ));
     }
     Err(conda_failed("conda install anaconda-registration", &output))
+}
+
+/// Registers with the redactor the secrets a standalone `register` may see conda print: the key
+/// in `ANACONDA_AUTH_API_KEY`, and the entries and keys of the keyring at
+/// `ANACONDA_AUTH_KEYRING_PATH` (a later CI step after `setup`).
+fn register_env_secrets(env: &Env) {
+    let domain = env.get(names::DOMAIN).unwrap_or(condarc::DEFAULT_DOMAIN);
+    let mut forms: Vec<SecretString> = Vec::new();
+    if let Some(key) = env.get(names::API_KEY).map(str::trim).filter(|k| !k.is_empty()) {
+        forms.extend(ApiKey::new(key.to_owned()).derived_forms(domain));
+    }
+    let keyring = env
+        .path(names::KEYRING_PATH)
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(Zeroizing::new)
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let services = keyring.as_ref().and_then(serde_json::Value::as_object);
+    for domains in services.into_iter().flat_map(|s| s.values()) {
+        for (d, entry) in domains.as_object().into_iter().flatten() {
+            let Some(entry) = entry.as_str().filter(|e| e.len() >= 8) else {
+                continue;
+            };
+            forms.push(SecretString::from(entry.to_owned()));
+            if let Some(key) = keyring::entry_api_key(entry) {
+                forms.extend(ApiKey::new(key.as_str().to_owned()).derived_forms(d));
+            }
+        }
+    }
+    if !forms.is_empty() {
+        ui::register_secrets(forms);
+    }
 }
 
 fn conda_failed(what: &str, output: &str) -> Error {

@@ -7,3 +7,4 @@ mod exec;
 mod common;
 mod fake_api;
 mod online;
+mod register;

@@ -1,0 +1,303 @@
+//! `register` and `setup --register` against a fake `conda` on PATH that records its arguments and
+//! environment and behaves as `FAKE_CONDA_MODE` says.
+
+use std::process::Output;
+use std::time::Duration;
+
+use crate::common::*;
+
+const FAKE_CONDA: &str = r#"#!/bin/sh
+# A stand-in for conda: logs argv and the job variables, answers per FAKE_CONDA_MODE.
+log="$FAKE_CONDA_LOG"
+printf '%s\n' "$*" >> "$log"
+printf 'CONDARC=%s KEYRING=%s\n' "${CONDARC-unset}" "${ANACONDA_AUTH_KEYRING_PATH-unset}" >> "$log.env"
+leak() {
+    if [ -n "${FAKE_CONDA_LEAK-}" ]; then
+        echo "token: ${ANACONDA_AUTH_API_KEY-}"
+        if [ -n "${ANACONDA_AUTH_KEYRING_PATH-}" ]; then cat "$ANACONDA_AUTH_KEYRING_PATH"; echo; fi
+        echo "header: Authorization: Bearer ${ANACONDA_AUTH_API_KEY-}" >&2
+    fi
+}
+case "$1" in
+list)
+    if [ "${FAKE_CONDA_MODE-}" = installed ]; then
+        echo '[{"base_url":"https://repo.anaconda.cloud/repo/anaconda-tools","name":"anaconda-registration","version":"0.3.0"}]'
+    else
+        echo '[]'
+    fi ;;
+install)
+    leak
+    case "${FAKE_CONDA_MODE-}" in
+    fail) echo "CondaHTTPError: HTTP 403 FORBIDDEN for url <https://repo.anaconda.cloud/repo/anaconda-tools>" >&2; exit 1 ;;
+    token)
+        [ -f "$log.removed" ] && exit 0
+        echo "AnacondaAuthError: Token not found" >&2; exit 1 ;;
+    token-always) echo "AnacondaAuthError: Token not found" >&2; exit 1 ;;
+    noisy) i=0; while [ $i -lt 4000 ]; do echo "progress line $i of a very chatty conda solver run ......" >&2; i=$((i+1)); done; exit 0 ;;
+    *) exit 0 ;;
+    esac ;;
+remove) touch "$log.removed" ;;
+*) echo "unexpected conda call: $*" >&2; exit 64 ;;
+esac
+"#;
+
+const LIST: &str = "list --name base --json --full-name anaconda-registration";
+const INSTALL: &str = "install --name base anaconda-registration --channel https://repo.anaconda.cloud/repo/anaconda-tools --override-channels --yes";
+const REMOVE: &str = "remove --name base anaconda-auth --force --yes";
+
+struct Conda {
+    sb: Sandbox,
+    log: std::path::PathBuf,
+}
+
+impl Conda {
+    fn new() -> Self {
+        let sb = Sandbox::new();
+        sb.script("conda", FAKE_CONDA);
+        let log = sb.path().join("conda.log");
+        Self { sb, log }
+    }
+
+    fn run(&self, mode: &str, key: Option<&str>, extra_env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut cmd = self.sb.cmd();
+        cmd.env("PATH", self.sb.path_with_bin())
+            .env("FAKE_CONDA_LOG", &self.log)
+            .env("FAKE_CONDA_MODE", mode)
+            .timeout(Duration::from_secs(30));
+        if let Some(k) = key {
+            cmd.env("ANACONDA_AUTH_API_KEY", k);
+        }
+        for (n, v) in extra_env {
+            cmd.env(n, v);
+        }
+        let out = cmd.args(args).output().unwrap();
+        if let Some(k) = key {
+            assert_no_leak("stdout", &out.stdout, k);
+            assert_no_leak("stderr", &out.stderr, k);
+        }
+        out
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn envs(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log.with_extension("log.env"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn installs_when_missing() {
+    let c = Conda::new();
+    let out = c.run("", None, &[], &["register", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(c.calls(), vec![LIST, INSTALL]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["result"], "installed");
+}
+
+#[test]
+fn skips_when_already_installed() {
+    let c = Conda::new();
+    let out = c.run("installed", None, &[], &["register", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(c.calls(), vec![LIST]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["result"], "already-installed");
+}
+
+#[test]
+fn token_not_found_reinstalls_anaconda_auth_once() {
+    let c = Conda::new();
+    let out = c.run("token", None, &[], &["register", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(c.calls(), vec![LIST, INSTALL, REMOVE, INSTALL]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["result"], "reinstalled");
+    assert!(text(&out.stderr).contains("Token not found"));
+}
+
+#[test]
+fn token_not_found_twice_fails_without_looping() {
+    let c = Conda::new();
+    let out = c.run("token-always", None, &[], &["register"]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    assert_eq!(c.calls(), vec![LIST, INSTALL, REMOVE, INSTALL]);
+}
+
+#[test]
+fn install_failure_is_exit_9_with_condas_output() {
+    let c = Conda::new();
+    let out = c.run("fail", None, &[], &["register", "--json"]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("CondaHTTPError: HTTP 403 FORBIDDEN"), "{err}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "conda");
+}
+
+#[test]
+fn no_conda_on_path_is_exit_9_with_a_clear_error() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("PATH", sb.bin_dir())
+        .args(["register"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("conda was not found on PATH"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = sb
+        .cmd()
+        .args(["register", "--conda", "/nonexistent/bin/conda"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9));
+    assert!(text(&out.stderr).contains("/nonexistent/bin/conda"));
+}
+
+#[test]
+fn a_chatty_conda_does_not_deadlock() {
+    let c = Conda::new();
+    let out = c.run("noisy", None, &[], &["register"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(c.calls(), vec![LIST, INSTALL]);
+}
+
+#[test]
+fn setup_register_passes_the_job_environment_to_conda() {
+    let c = Conda::new();
+    let key = canary();
+    let out = c.run(
+        "",
+        Some(&key),
+        &[],
+        &["setup", "--validate", "offline", "--register", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let condarc = json["condarc_path"].as_str().unwrap();
+    let keyring = json["keyring_path"].as_str().unwrap();
+    assert_eq!(c.calls(), vec![LIST, INSTALL]);
+    let expected = format!("CONDARC={condarc} KEYRING={keyring}");
+    assert!(
+        c.envs().iter().all(|e| *e == expected),
+        "{:?} != {expected}",
+        c.envs()
+    );
+}
+
+#[test]
+fn exec_register_passes_the_job_environment_to_conda() {
+    let c = Conda::new();
+    let key = canary();
+    let out = c.run(
+        "",
+        Some(&key),
+        &[],
+        &[
+            "exec",
+            "--validate",
+            "offline",
+            "--register",
+            "--",
+            "sh",
+            "-c",
+            "echo \"CONDARC=$CONDARC\"",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let condarc = text(&out.stdout)
+        .trim()
+        .strip_prefix("CONDARC=")
+        .unwrap()
+        .to_owned();
+    assert_eq!(c.calls(), vec![LIST, INSTALL]);
+    assert!(
+        c.envs()[0].starts_with(&format!("CONDARC={condarc} KEYRING=")),
+        "{:?}",
+        c.envs()
+    );
+}
+
+#[test]
+fn a_conda_that_prints_the_key_is_scrubbed() {
+    for mode in ["keyring", "env", "both"] {
+        let c = Conda::new();
+        let key = canary();
+        let out = c.run(
+            "fail",
+            Some(&key),
+            &[("FAKE_CONDA_LEAK", "1")],
+            &["setup", "--validate", "offline", "--register", "--mode", mode],
+        );
+        assert_eq!(out.status.code(), Some(9), "{mode}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("token: ****"), "{mode}: {err}");
+        assert!(err.contains("Authorization: ****"), "{mode}: {err}");
+        assert!(err.contains("CondaHTTPError"), "{mode}: {err}");
+    }
+}
+
+#[test]
+fn a_failed_setup_register_leaves_no_job_dir() {
+    let c = Conda::new();
+    let key = canary();
+    let out = c.run(
+        "fail",
+        Some(&key),
+        &[],
+        &["setup", "--validate", "offline", "--register"],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    let left = walk(&c.sb.tmpdir());
+    assert!(left.is_empty(), "a failed setup left {left:?}");
+}
+
+#[test]
+fn standalone_register_scrubs_a_key_from_the_environment() {
+    let c = Conda::new();
+    let key = canary();
+    let out = c.run("fail", Some(&key), &[("FAKE_CONDA_LEAK", "1")], &["register"]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("token: ****"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn standalone_register_scrubs_the_key_in_the_job_keyring() {
+    let c = Conda::new();
+    let key = canary();
+    let setup = c.run("", Some(&key), &[], &["setup", "--validate", "offline", "--json"]);
+    assert_eq!(setup.status.code(), Some(0), "{}", text(&setup.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&setup.stdout).unwrap();
+    let keyring = json["keyring_path"].as_str().unwrap().to_owned();
+    // A later step: the key is only in the keyring now.
+    let out = c.run(
+        "fail",
+        None,
+        &[("FAKE_CONDA_LEAK", "1"), ("ANACONDA_AUTH_KEYRING_PATH", &keyring)],
+        &["register"],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    assert_no_leak("stdout", &out.stdout, &key);
+    assert_no_leak("stderr", &out.stderr, &key);
+}
