@@ -6,5 +6,6 @@ mod cli;
 mod exec;
 mod common;
 mod fake_api;
+mod leaks;
 mod online;
 mod register;

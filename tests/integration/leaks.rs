@@ -1,0 +1,634 @@
+//! The canary key through every subcommand and error path: never on stdout or stderr, and in no
+//! file except the keyring, key and secret files (and `$GITHUB_ENV` in env mode).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use crate::common::*;
+use crate::fake_api::{FakeApi, Reply, closed_port};
+
+/// Files that exist to hold the key.
+const KEY_FILES: &[&str] = &["keyring", "api-key", "ANACONDA_AUTH_API_KEY", "anaconda_keyring"];
+
+fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = sb.cmd();
+    cmd.timeout(Duration::from_secs(30));
+    for (n, v) in env {
+        cmd.env(n, v);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+/// Asserts the key is in neither stream nor any file of the sandbox but the key files and `extra`.
+fn check(what: &str, sb: &Sandbox, key: &str, out: &Output, extra: &[PathBuf]) {
+    assert_no_leak(&format!("{what}: stdout"), &out.stdout, key);
+    assert_no_leak(&format!("{what}: stderr"), &out.stderr, key);
+    let allowed: Vec<PathBuf> = walk(sb.path())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| KEY_FILES.contains(&n))
+                || extra.contains(p)
+        })
+        .collect();
+    assert_no_leak_in_tree(sb.path(), key, &allowed);
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn setup_in_every_mode_and_output_format() {
+    let api = FakeApi::always(Reply::ok("ci-bot"));
+    let url = api.url();
+    for mode in ["keyring", "env", "both"] {
+        for format in [None, Some("--json"), Some("--print-env")] {
+            let sb = Sandbox::new();
+            let key = canary();
+            let mut args = vec!["setup", "--api-url", &url, "--mode", mode];
+            match format {
+                Some("--print-env") => args.extend(["--print-env", "sh"]),
+                Some(f) => args.push(f),
+                None => {}
+            }
+            let out = run(&sb, &[("ANACONDA_AUTH_API_KEY", &key)], &args);
+            let what = format!("setup --mode {mode} {format:?}");
+            assert_eq!(code(&out), Some(0), "{what}: {}", stderr(&out));
+            check(&what, &sb, &key, &out, &[]);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if format == Some("--print-env") && mode != "keyring" {
+                assert!(
+                    stdout.contains("export ANACONDA_AUTH_API_KEY=\"$(cat '"),
+                    "{what}: the key must be exported by reference: {stdout}"
+                );
+            }
+            if format == Some("--json") {
+                let j = json(&out);
+                if mode != "keyring" {
+                    assert_eq!(j["env"]["ANACONDA_AUTH_API_KEY"], "<redacted>", "{what}");
+                }
+                // The env file really gives the key to a shell that sources it.
+                let env_file = j["env_file"].as_str().unwrap();
+                let probe = format!(
+                    ". '{env_file}'; if [ -n \"${{ANACONDA_AUTH_API_KEY-}}\" ]; then printf '%s' \"$ANACONDA_AUTH_API_KEY\" | sha256sum; else cat \"$ANACONDA_AUTH_KEYRING_PATH\" | sha256sum; fi"
+                );
+                let sourced = std::process::Command::new("sh")
+                    .args(["-c", &probe])
+                    .output()
+                    .unwrap();
+                let hash = String::from_utf8_lossy(&sourced.stdout);
+                if mode == "keyring" {
+                    assert!(!hash.contains(&sha256_hex(&key)), "{what}");
+                    assert!(!hash.trim().is_empty(), "{what}: keyring not readable");
+                } else {
+                    assert!(
+                        hash.contains(&sha256_hex(&key)),
+                        "{what}: env.sh does not give the key"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn setup_from_file_stdin_and_secrets_dir() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let file = sb.path().join("secret-file");
+    std::fs::write(&file, format!("{key}\n")).unwrap();
+    let out = run(
+        &sb,
+        &[],
+        &[
+            "setup",
+            "--validate",
+            "offline",
+            "--api-key-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check("--api-key-file", &sb, &key, &out, std::slice::from_ref(&file));
+
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args(["setup", "--validate", "offline", "--api-key-stdin", "--json"])
+        .write_stdin(format!("{key}\n"))
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check("--api-key-stdin", &sb, &key, &out, &[]);
+
+    let sb = Sandbox::new();
+    let secrets = sb.path().join("no-secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("ANACONDA_AUTH_API_KEY"), &key).unwrap();
+    let out = run(&sb, &[], &["validate", "--validate", "offline", "--json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(json(&out)["key_source"].as_str().unwrap().contains("no-secrets"));
+    check("secrets dir", &sb, &key, &out, &[]);
+}
+
+#[test]
+fn validate_status_cleanup_and_exec() {
+    let api = FakeApi::always(Reply::ok("ci-bot"));
+    let sb = Sandbox::new();
+    let key = canary();
+    let env = [("ANACONDA_AUTH_API_KEY", key.as_str())];
+    for args in [
+        vec!["validate", "--api-url", &api.url()],
+        vec!["validate", "--api-url", &api.url(), "--json"],
+    ] {
+        let out = run(&sb, &env, &args);
+        assert_eq!(code(&out), Some(0), "{args:?}: {}", stderr(&out));
+        check(&format!("{args:?}"), &sb, &key, &out, &[]);
+    }
+
+    let out = run(
+        &sb,
+        &env,
+        &["setup", "--validate", "offline", "--mode", "both", "--json"],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let state = json(&out)["state_path"].as_str().unwrap().to_owned();
+    let dir = json(&out)["dir"].as_str().unwrap().to_owned();
+    let env_state = [
+        ("ANACONDA_AUTH_API_KEY", key.as_str()),
+        ("ANACONDA_CI_AUTH_STATE", state.as_str()),
+    ];
+    for args in [
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["status", "--dir", &dir],
+    ] {
+        let out = run(&sb, &env_state, &args);
+        assert_eq!(code(&out), Some(0), "{args:?}: {}", stderr(&out));
+        check(&format!("{args:?}"), &sb, &key, &out, &[]);
+    }
+    let out = run(&sb, &env_state, &["cleanup"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check("cleanup", &sb, &key, &out, &[]);
+    assert!(!Path::new(&dir).exists());
+
+    let out = run(
+        &sb,
+        &env,
+        &[
+            "exec",
+            "--validate",
+            "offline",
+            "--mode",
+            "env",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$ANACONDA_AUTH_API_KEY\"; echo \"$ANACONDA_AUTH_API_KEY\" >&2; exit 3",
+        ],
+    );
+    assert_eq!(code(&out), Some(3));
+    check("exec", &sb, &key, &out, &[]);
+    assert!(walk(&sb.tmpdir()).is_empty());
+}
+
+#[test]
+fn docker_secret_both_kinds() {
+    for kind in ["key", "keyring"] {
+        for json_flag in [false, true] {
+            let sb = Sandbox::new();
+            let key = canary();
+            let mut args = vec!["docker-secret", "--validate", "offline", "--kind", kind];
+            if json_flag {
+                args.push("--json");
+            }
+            let out = run(&sb, &[("ANACONDA_AUTH_API_KEY", &key)], &args);
+            let what = format!("docker-secret --kind {kind} json={json_flag}");
+            assert_eq!(code(&out), Some(0), "{what}: {}", stderr(&out));
+            check(&what, &sb, &key, &out, &[]);
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let path = if json_flag {
+                json(&out)["path"].as_str().unwrap().to_owned()
+            } else {
+                let arg = stdout.trim().strip_prefix("--secret ").unwrap();
+                arg.split(",src=").nth(1).unwrap().to_owned()
+            };
+            let content = std::fs::read_to_string(&path).unwrap();
+            if kind == "key" {
+                assert_eq!(content, key, "{what}");
+            } else {
+                assert!(content.starts_with("{\"Anaconda Cloud\""), "{what}");
+            }
+            let dir = Path::new(&path).parent().unwrap().to_owned();
+            let out = run(&sb, &[], &["cleanup", "--dir", dir.to_str().unwrap()]);
+            assert_eq!(code(&out), Some(0), "{what}: {}", stderr(&out));
+            assert!(!dir.exists(), "{what}: cleanup left the secret");
+        }
+    }
+}
+
+#[test]
+fn register_with_a_key_in_the_environment() {
+    let sb = Sandbox::new();
+    let key = canary();
+    sb.script(
+        "conda",
+        "#!/bin/sh\necho \"conda sees $ANACONDA_AUTH_API_KEY\"; echo \"Bearer $ANACONDA_AUTH_API_KEY\" >&2; exit 1\n",
+    );
+    let out = run(
+        &sb,
+        &[("ANACONDA_AUTH_API_KEY", &key), ("PATH", &sb.path_with_bin())],
+        &["register", "--json"],
+    );
+    assert_eq!(code(&out), Some(9), "{}", stderr(&out));
+    check("register", &sb, &key, &out, &[]);
+}
+
+#[test]
+fn a_key_passed_as_an_argument_is_refused_without_echo() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["setup", "--api-key-env", &key],
+        vec!["setup", "--api-key-file", &key],
+        vec!["setup", &key],
+        vec!["validate", "--domain", &key],
+        vec!["exec", "--", "echo", &key],
+        vec![&key],
+        vec!["--json", "setup", &key],
+    ];
+    for args in cases {
+        let out = run(&sb, &[], &args);
+        assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("looks like an API key"), "{}", stderr(&out));
+        check("key as argument", &sb, &key, &out, &[]);
+    }
+    // Not key-shaped, but the value of the key variable.
+    let odd = "opaque-secret-value-0123456789";
+    let out = run(
+        &sb,
+        &[("ANACONDA_AUTH_API_KEY", odd)],
+        &["exec", "--", "echo", odd],
+    );
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    check("env key as argument", &sb, odd, &out, &[]);
+}
+
+#[test]
+fn malformed_keys_are_not_echoed() {
+    let good = canary();
+    let parts: Vec<&str> = good.split('.').collect();
+    let cases: Vec<(String, i32)> = vec![
+        (format!("{}.{}", parts[0], parts[1]), 4),
+        (format!("{} {}", good, "trailing-words-here"), 4),
+        (format!("{}.{}.{}.extra", parts[0], parts[1], parts[2]), 4),
+        (
+            format!("{}.bm90LWpzb24tYXQtYWxsLXBheWxvYWQ.{}", parts[0], parts[2]),
+            4,
+        ),
+        ("sk-live-0123456789abcdefghijklmnopqrstuvwxyz".to_owned(), 4),
+        (format!("\"{good}\""), 4),
+        (format!("{good}\u{e9}"), 4),
+    ];
+    for (key, want) in cases {
+        for json_flag in [false, true] {
+            let sb = Sandbox::new();
+            let mut args = vec!["setup", "--validate", "offline"];
+            if json_flag {
+                args.push("--json");
+            }
+            let out = run(&sb, &[("ANACONDA_AUTH_API_KEY", &key)], &args);
+            assert_eq!(code(&out), Some(want), "{}", stderr(&out));
+            check("malformed key", &sb, &key, &out, &[]);
+            assert!(walk(&sb.tmpdir()).is_empty());
+        }
+    }
+}
+
+#[test]
+fn expired_and_short_lived_keys() {
+    let sb = Sandbox::new();
+    let expired = jwt(now() - 3600, "EXPIRED-c4n4ry");
+    let out = run(&sb, &[("ANACONDA_AUTH_API_KEY", &expired)], &["setup", "--json"]);
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    assert_eq!(json(&out)["error"]["kind"], "key-expired");
+    check("expired", &sb, &expired, &out, &[]);
+
+    let key = canary();
+    let out = run(
+        &sb,
+        &[("ANACONDA_AUTH_API_KEY", &key)],
+        &["validate", "--validate", "offline", "--min-validity", "400d"],
+    );
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    check("min-validity", &sb, &key, &out, &[]);
+}
+
+#[test]
+fn rejected_and_unreachable() {
+    let api = FakeApi::always(Reply::unauthorized());
+    let sb = Sandbox::new();
+    let key = canary();
+    let env = [("ANACONDA_AUTH_API_KEY", key.as_str())];
+    let out = run(&sb, &env, &["setup", "--api-url", &api.url(), "--json"]);
+    assert_eq!(code(&out), Some(6), "{}", stderr(&out));
+    check("401", &sb, &key, &out, &[]);
+
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let out = run(&sb, &env, &["setup", "--api-url", &dead, "--timeout", "1s"]);
+    assert_eq!(code(&out), Some(7), "{}", stderr(&out));
+    check("unreachable", &sb, &key, &out, &[]);
+    assert!(walk(&sb.tmpdir()).is_empty());
+}
+
+#[test]
+fn a_server_that_echoes_the_key_in_its_error() {
+    // A proxy or API that echoes the Authorization header back in an error body.
+    let api = FakeApi::start(|req, _| {
+        let auth = req.header("authorization").unwrap_or_default().to_owned();
+        Reply::json(
+            401,
+            &format!(r#"{{"error":{{"code":"bad token {auth}"}},"detail":"{auth}"}}"#),
+        )
+    });
+    let sb = Sandbox::new();
+    let key = canary();
+    for args in [
+        vec!["validate", "--api-url", &api.url()],
+        vec!["setup", "--api-url", &api.url(), "--json"],
+    ] {
+        let out = run(&sb, &[("ANACONDA_AUTH_API_KEY", &key)], &args);
+        assert_eq!(code(&out), Some(6), "{}", stderr(&out));
+        check("echoing server", &sb, &key, &out, &[]);
+    }
+}
+
+#[test]
+fn with_rust_backtrace_on() {
+    let api = FakeApi::always(Reply::unauthorized());
+    let sb = Sandbox::new();
+    let key = canary();
+    let env = [
+        ("ANACONDA_AUTH_API_KEY", key.as_str()),
+        ("RUST_BACKTRACE", "full"),
+        ("RUST_LIB_BACKTRACE", "1"),
+    ];
+    for args in [
+        vec!["setup", "--api-url", &api.url()],
+        vec!["setup", "--validate", "offline", "--json"],
+        vec!["validate", "--api-url", "http://example.invalid"],
+        vec!["exec", "--validate", "offline", "--", "/nonexistent/command"],
+    ] {
+        let out = run(&sb, &env, &args);
+        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+        check(&format!("RUST_BACKTRACE {args:?}"), &sb, &key, &out, &[]);
+    }
+}
+
+/// GitHub Actions runner files inside the sandbox.
+struct Github {
+    env_file: PathBuf,
+    output: PathBuf,
+    summary: PathBuf,
+    runner_temp: PathBuf,
+}
+
+impl Github {
+    fn new(sb: &Sandbox) -> Self {
+        let d = sb.path().join("runner");
+        let runner_temp = d.join("temp");
+        std::fs::create_dir_all(&runner_temp).unwrap();
+        let g = Self {
+            env_file: d.join("github_env"),
+            output: d.join("github_output"),
+            summary: d.join("step_summary"),
+            runner_temp,
+        };
+        for f in [&g.env_file, &g.output, &g.summary] {
+            std::fs::write(f, "").unwrap();
+        }
+        g
+    }
+
+    fn env<'a>(&'a self, key: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("ANACONDA_AUTH_API_KEY", key),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_ENV", self.env_file.to_str().unwrap()),
+            ("GITHUB_OUTPUT", self.output.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", self.summary.to_str().unwrap()),
+            ("RUNNER_TEMP", self.runner_temp.to_str().unwrap()),
+            ("GITHUB_RUN_ID", "42"),
+            ("GITHUB_JOB", "build"),
+        ]
+    }
+}
+
+/// The `::add-mask::` lines of a stream, and whether they all come before any other line.
+fn masks(stream: &[u8]) -> (Vec<String>, bool) {
+    let text = String::from_utf8_lossy(stream);
+    let mut masks = Vec::new();
+    let mut first = true;
+    let mut seen_other = false;
+    for line in text.lines() {
+        if let Some(m) = line.strip_prefix("::add-mask::") {
+            masks.push(m.to_owned());
+            if seen_other {
+                first = false;
+            }
+        } else {
+            seen_other = true;
+        }
+    }
+    (masks, first)
+}
+
+#[test]
+fn github_actions_in_every_mode() {
+    for mode in ["keyring", "env", "both"] {
+        for json_flag in [false, true] {
+            let sb = Sandbox::new();
+            let gh = Github::new(&sb);
+            let key = canary();
+            let mut args = vec!["setup", "--validate", "offline", "--mode", mode];
+            if json_flag {
+                args.push("--json");
+            }
+            let out = run(&sb, &gh.env(&key), &args);
+            let what = format!("github --mode {mode} json={json_flag}");
+            assert_eq!(code(&out), Some(0), "{what}: {}", stderr(&out));
+            let extra = if mode == "keyring" {
+                vec![]
+            } else {
+                vec![gh.env_file.clone()]
+            };
+            check(&what, &sb, &key, &out, &extra);
+            // Masks first, on stderr when stdout carries JSON.
+            let (mask_stream, other) = if json_flag {
+                (&out.stderr, &out.stdout)
+            } else {
+                (&out.stdout, &out.stderr)
+            };
+            let (m, first) = masks(mask_stream);
+            assert!(first, "{what}: ::add-mask:: must come before anything else");
+            for form in leak_forms(&key) {
+                assert!(m.contains(&form), "{what}: a derived form is not masked");
+            }
+            assert!(masks(other).0.is_empty(), "{what}");
+            let genv = std::fs::read_to_string(&gh.env_file).unwrap();
+            assert!(genv.contains("CONDARC<<ghadelimiter_"), "{what}: {genv}");
+            if mode == "keyring" {
+                assert!(!genv.contains("ANACONDA_AUTH_API_KEY"), "{what}");
+            } else {
+                assert!(genv.contains("ANACONDA_AUTH_API_KEY<<"), "{what}");
+                assert!(genv.contains(&key), "{what}: the key must reach later steps");
+            }
+            let output = std::fs::read_to_string(&gh.output).unwrap();
+            assert!(output.contains("fingerprint<<"), "{what}: {output}");
+            let summary = std::fs::read_to_string(&gh.summary).unwrap();
+            assert!(summary.contains("anaconda-ci-auth"), "{what}");
+            let dir = walk(&gh.runner_temp);
+            assert!(!dir.is_empty(), "{what}: the job dir belongs under RUNNER_TEMP");
+        }
+    }
+}
+
+#[test]
+fn github_error_paths() {
+    let sb = Sandbox::new();
+    let gh = Github::new(&sb);
+    let key = canary();
+    let api = FakeApi::always(Reply::unauthorized());
+    let out = run(&sb, &gh.env(&key), &["setup", "--api-url", &api.url()]);
+    assert_eq!(code(&out), Some(6), "{}", stderr(&out));
+    check("github 401", &sb, &key, &out, &[]);
+    assert!(stderr(&out).contains("::error"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&gh.env_file).unwrap(),
+        "",
+        "nothing exported on failure"
+    );
+}
+
+#[test]
+fn gitlab() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let project = sb.path().join("builds/group/project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(sb.path().join("builds/group/project.tmp")).unwrap();
+    let base = [
+        ("ANACONDA_AUTH_API_KEY", key.as_str()),
+        ("GITLAB_CI", "true"),
+        ("CI_PROJECT_DIR", project.to_str().unwrap()),
+        ("CI_JOB_ID", "7"),
+    ];
+    for mode in ["keyring", "env"] {
+        let out = run(
+            &sb,
+            &base,
+            &["setup", "--validate", "offline", "--mode", mode, "--json"],
+        );
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        check(&format!("gitlab {mode}"), &sb, &key, &out, &[]);
+        let dir = json(&out)["dir"].as_str().unwrap().to_owned();
+        assert!(dir.contains("project.tmp"), "{dir}");
+    }
+    let mut debug = base.to_vec();
+    debug.push(("CI_DEBUG_TRACE", "true"));
+    let out = run(&sb, &debug, &["setup", "--validate", "offline", "--mode", "env"]);
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    check("gitlab debug trace", &sb, &key, &out, &[]);
+}
+
+#[test]
+fn buildkite_gets_the_key_on_stdin_only() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let argv_log = sb.path().join("agent-argv.log");
+    let stdin_log = sb.path().join("agent-stdin.log");
+    sb.script(
+        "buildkite-agent",
+        &format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\ncat >> '{}'\nprintf '\\n--\\n' >> '{}'\n",
+            argv_log.display(),
+            stdin_log.display(),
+            stdin_log.display()
+        ),
+    );
+    let env = [
+        ("ANACONDA_AUTH_API_KEY", key.as_str()),
+        ("BUILDKITE", "true"),
+        ("BUILDKITE_JOB_ID", "0190"),
+        ("PATH", &sb.path_with_bin()),
+    ];
+    let out = run(&sb, &env, &["setup", "--validate", "offline", "--json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check("buildkite", &sb, &key, &out, std::slice::from_ref(&stdin_log));
+    let argv = std::fs::read_to_string(&argv_log).unwrap();
+    assert!(!argv.is_empty());
+    assert!(argv.lines().all(|l| l == "redactor add"), "{argv}");
+    assert_no_leak("buildkite-agent argv", argv.as_bytes(), &key);
+    let stdin = std::fs::read_to_string(&stdin_log).unwrap();
+    let values: Vec<&str> = stdin.split("\n--\n").filter(|s| !s.is_empty()).collect();
+    for form in leak_forms(&key) {
+        assert!(
+            values.contains(&form.as_str()),
+            "a derived form was not sent to the redactor"
+        );
+    }
+}
+
+#[test]
+fn the_checks_catch_leaks() {
+    let key = canary();
+    let clean = std::process::Command::new("true").output().unwrap();
+    let caught = |f: &dyn Fn()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+
+    let sb = Sandbox::new();
+    assert!(!caught(&|| check("clean", &sb, &key, &clean, &[])));
+    std::fs::write(sb.tmpdir().join("log.txt"), format!("x {key} y")).unwrap();
+    assert!(caught(&|| check("file", &sb, &key, &clean, &[])));
+    assert!(!caught(&|| check(
+        "allowed",
+        &sb,
+        &key,
+        &clean,
+        &[sb.tmpdir().join("log.txt")]
+    )));
+
+    let sb = Sandbox::new();
+    let forms = leak_forms(&key);
+    for form in forms
+        .iter()
+        .chain([key.split('.').nth(1).unwrap().to_owned()].iter())
+    {
+        let mut out = clean.clone();
+        out.stderr = format!("error: {form}\n").into_bytes();
+        assert!(caught(&|| check("stderr", &sb, &key, &out, &[])));
+        let mut out = clean.clone();
+        out.stdout = format!("{{\"v\":\"{form}\"}}").into_bytes();
+        assert!(caught(&|| check("stdout", &sb, &key, &out, &[])));
+    }
+    // ::add-mask:: lines are the one place the key may appear.
+    let mut out = clean.clone();
+    out.stdout = format!("::add-mask::{key}\n").into_bytes();
+    assert!(!caught(&|| check("mask", &sb, &key, &out, &[])));
+}
