@@ -14,6 +14,10 @@ use crate::platform::{self, Platform};
 use crate::state::{self, State};
 use crate::ui;
 
+/// BuildKit mounts secrets read-only; anaconda-auth's file keyring declares itself unusable when it
+/// cannot open the file for appending, unless the backend is named explicitly.
+const READ_ONLY_BACKEND: &str = "anaconda_auth.token.AnacondaKeyring";
+
 pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
     let v = prepare(ctx, &args.key, &args.validation, false, false, true)?;
     for w in &v.warnings {
@@ -101,6 +105,10 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
                 "dir": dir,
                 "state_path": st.path(),
                 "mount_target": match args.kind { SecretKind::Key => format!("/run/secrets/{id}"), SecretKind::Keyring => "/root/.anaconda/keyring".into() },
+                "run_env": match args.kind {
+                    SecretKind::Key => serde_json::json!({}),
+                    SecretKind::Keyring => serde_json::json!({ "PYTHON_KEYRING_BACKEND": READ_ONLY_BACKEND }),
+                },
                 "fingerprint": st.fingerprint,
                 "expires_at": v.expires_at(),
                 "validation": v.validation_json(),
@@ -118,8 +126,11 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
         ));
         if args.kind == SecretKind::Keyring {
             ui::info(&format!(
-                "  mount it with: RUN --mount=type=secret,id={id},target=/root/.anaconda/keyring,required=true ..."
+                "  mount it with: RUN --mount=type=secret,id={id},target=/root/.anaconda/keyring,required=true \\\n      PYTHON_KEYRING_BACKEND={READ_ONLY_BACKEND} conda ..."
             ));
+            ui::info(
+                "  (secret mounts are read-only; anaconda-auth skips a read-only keyring unless its backend is named)",
+            );
         } else {
             ui::info(&format!(
                 "  use it with: RUN --mount=type=secret,id={id},required=true ..."
