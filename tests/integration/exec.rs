@@ -83,9 +83,13 @@ fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
     assert!(!job_dir(&text(&out.stdout)).exists());
 }
 
-/// Starts exec with `script`, waits for the child to print `ready`, sends SIGTERM to
-/// anaconda-ci-auth itself, and returns (exit code, everything the child printed, job dir).
 fn term_while_running(script: &str) -> (Option<i32>, String, PathBuf, Sandbox) {
+    signal_while_running("TERM", script)
+}
+
+/// Starts exec with `script`, waits for the child to print `ready`, sends SIG`signal` to
+/// anaconda-ci-auth itself, and returns (exit code, everything the child printed, job dir).
+fn signal_while_running(signal: &str, script: &str) -> (Option<i32>, String, PathBuf, Sandbox) {
     let sb = Sandbox::new();
     let key = canary();
     let mut child = sb
@@ -110,7 +114,7 @@ fn term_while_running(script: &str) -> (Option<i32>, String, PathBuf, Sandbox) {
     let dir = job_dir(&seen);
     assert!(dir.is_dir(), "the job dir exists while the command runs");
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -121,7 +125,7 @@ fn term_while_running(script: &str) -> (Option<i32>, String, PathBuf, Sandbox) {
         }
         if start.elapsed() > Duration::from_secs(10) {
             let _ = child.kill();
-            panic!("exec did not end within 10s of SIGTERM");
+            panic!("exec did not end within 10s of SIG{signal}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -330,4 +334,12 @@ fn a_background_process_holding_the_output_does_not_keep_exec_alive() {
         text(&out.stderr)
     );
     assert!(!job_dir(&text(&out.stdout)).exists());
+}
+
+#[test]
+fn sigint_is_forwarded_too() {
+    let (code, _, dir, _sb) =
+        signal_while_running("INT", r#"echo "CONDARC=$CONDARC"; echo ready; exec sleep 30"#);
+    assert_eq!(code, Some(128 + 2));
+    assert!(!dir.exists());
 }

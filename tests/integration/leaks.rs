@@ -632,3 +632,83 @@ fn the_checks_catch_leaks() {
     out.stdout = format!("::add-mask::{key}\n").into_bytes();
     assert!(!caught(&|| check("mask", &sb, &key, &out, &[])));
 }
+
+#[test]
+fn merged_keyring_explicit_dir_and_secret_out() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let env = [("ANACONDA_AUTH_API_KEY", key.as_str())];
+    let kr_dir = sb.home().join(".anaconda");
+    std::fs::create_dir_all(&kr_dir).unwrap();
+    let kr = kr_dir.join("keyring");
+    let other = r#"{"Anaconda Cloud": {"example.org": "e30="}}"#;
+    std::fs::write(&kr, other).unwrap();
+    let dir = sb.path().join("job");
+    let out = run(
+        &sb,
+        &env,
+        &[
+            "setup",
+            "--validate",
+            "offline",
+            "--keyring-path",
+            kr.to_str().unwrap(),
+            "--dir",
+            dir.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check("merged keyring", &sb, &key, &out, &[]);
+    assert!(std::fs::read_to_string(&kr).unwrap().contains("example.org"));
+    let out = run(&sb, &[], &["cleanup", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&kr).unwrap(),
+        other,
+        "cleanup restores the keyring"
+    );
+    assert!(!dir.exists());
+
+    let secret = sb.path().join("out/secret");
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    let out = run(
+        &sb,
+        &env,
+        &[
+            "docker-secret",
+            "--validate",
+            "offline",
+            "--out",
+            secret.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check(
+        "docker-secret --out",
+        &sb,
+        &key,
+        &out,
+        std::slice::from_ref(&secret),
+    );
+    // Refuses to replace an existing file, without echoing what is in it.
+    let out = run(
+        &sb,
+        &env,
+        &[
+            "docker-secret",
+            "--validate",
+            "offline",
+            "--out",
+            secret.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
+    check(
+        "docker-secret --out again",
+        &sb,
+        &key,
+        &out,
+        std::slice::from_ref(&secret),
+    );
+}

@@ -281,3 +281,29 @@ fn https_to_a_plain_http_server_names_tls_and_the_ca_settings() {
         "a TLS failure is not worth retrying: {took:?}"
     );
 }
+
+#[test]
+fn a_web_page_instead_of_the_api_is_a_clear_error() {
+    let api = FakeApi::always(Reply::Status {
+        code: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: "<html><body>Sign in to the Wi-Fi</body></html>".into(),
+    });
+    let (out, _, _) = validate(&api.url(), "5s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("not with JSON"), "{err}");
+    assert!(err.contains("--api-url"), "{err}");
+    assert_eq!(api.count(), 1);
+}
+
+#[test]
+fn not_found_names_the_domain_and_url_settings() {
+    let api = FakeApi::always(Reply::json(404, r#"{"detail":"Not Found"}"#));
+    let (out, _, _) = validate(&api.url(), "5s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("was not found (404)"), "{err}");
+    assert!(err.contains("--domain"), "{err}");
+    assert_eq!(api.count(), 1);
+}
