@@ -4,7 +4,9 @@
 //! timeouts are retried with jittered exponential backoff (honouring `Retry-After`) until a total
 //! deadline, then reported as "could not reach", a different exit code from "rejected".
 //! Redirects are followed only within the same origin, so the Authorization header never
-//! reaches another host. Response bodies are capped.
+//! reaches another host; a redirect loop, a TLS failure and an oversized or non-JSON answer are
+//! reported at once, not retried. Each attempt only gets what is left of the deadline, and
+//! response bodies are capped.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -143,6 +145,13 @@ pub(crate) fn check_account(key: &ApiKey, opts: &OnlineOptions) -> Result<Accoun
             Err(e) => {
                 if let Some(tls) = tls_problem(&e) {
                     return Err(tls_error(tls, &url, &e));
+                }
+                if e.is_redirect() {
+                    return Err(Error::new(
+                        Kind::Unreachable,
+                        format!("`{url}` redirected more than {MAX_REDIRECTS} times (a redirect loop)"),
+                    )
+                    .hint("point --api-url at the final address of the Anaconda API"));
                 }
                 (None, redacted_cause(&e))
             }

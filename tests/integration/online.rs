@@ -307,3 +307,14 @@ fn not_found_names_the_domain_and_url_settings() {
     assert!(err.contains("--domain"), "{err}");
     assert_eq!(api.count(), 1);
 }
+
+#[test]
+fn a_redirect_loop_is_not_retried_until_the_deadline() {
+    let api = FakeApi::always(Reply::redirect("/api/account"));
+    let (out, took, _) = validate(&api.url(), "5s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("redirect"), "{err}");
+    assert!(took < Duration::from_secs(3), "a redirect loop was retried: {took:?}");
+    assert!(api.count() <= 6, "{} requests", api.count());
+}
