@@ -1,0 +1,19 @@
+# shellcheck shell=sh
+# Jenkins step helper, sourced (`. jenkins/anaconda-ci-auth-env.sh`) at the top of a later `sh`
+# step: loads the CONDARC / ANACONDA_AUTH_* variables that anaconda-ci-auth-setup.sh wrote for
+# this build. POSIX sh, because Jenkins runs `sh` steps with /bin/sh. Needs no credentials.
+# Sourced scripts cannot find their own path in POSIX sh, so set ANACONDA_CI_AUTH_JENKINS_DIR when
+# the scripts are not in jenkins/ under the workspace.
+
+# shellcheck source=SCRIPTDIR/anaconda-ci-auth-lib.sh
+. "${ANACONDA_CI_AUTH_JENKINS_DIR:-${WORKSPACE:-.}/jenkins}/anaconda-ci-auth-lib.sh"
+
+if anaconda_ci_auth_env_file="$(anaconda_ci_auth_dir)/env.sh" && [ -r "${anaconda_ci_auth_env_file}" ]; then
+  # shellcheck source=/dev/null  # written by anaconda-ci-auth setup
+  . "${anaconda_ci_auth_env_file}"
+  unset anaconda_ci_auth_env_file
+else
+  echo "anaconda-ci-auth: error: no environment for this build at ${anaconda_ci_auth_env_file:-?}; run anaconda-ci-auth-setup.sh in an earlier step" >&2
+  unset anaconda_ci_auth_env_file
+  false
+fi

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Shared bats helpers for the Buildkite plugin and Jenkins step tests: loads bats-support,
+# bats-assert and bats-mock, gives each test a private TMPDIR/HOME, runs the fake Anaconda API,
+# and checks keys by hash (never by printing them).
+# shellcheck disable=SC2034  # variables are used by the .bats files that load this
+
+fixtures="$(cd "$(dirname "${BASH_SOURCE[0]}")/fixtures" && pwd)"
+
+load_test_libs() {
+  # shellcheck source=tests/lib.sh
+  source "${fixtures}/../../lib.sh"
+  load "${node_modules}/bats-support/load"
+  load "${node_modules}/bats-assert/load"
+  load "${node_modules}/bats-mock/stub"
+}
+
+# The canary key is made once per file so the fake API (started in setup_file) knows its hash.
+suite_setup_file() {
+  # shellcheck source=tests/lib.sh
+  source "${fixtures}/../../lib.sh"
+  export SUITE_CANARY_KEY="${canary_key}"
+  export SUITE_EXPIRED_KEY="${expired_key}"
+  export SUITE_OTHER_KEY
+  SUITE_OTHER_KEY="$(make_jwt "$(($(date +%s) + 30 * 86400))" 0b1c9a52-5a1e-4a5b-9d49-7c3f2b8e6a10 "OTHER${canary_marker}")"
+  export SUITE_CANARY_SHA256
+  SUITE_CANARY_SHA256="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)"
+  start_fake_api
+}
+
+suite_teardown_file() {
+  stop_fake_api
+}
+
+# Per test: the canary from setup_file, a private TMPDIR (job directories land there) and HOME.
+suite_setup() {
+  load_test_libs
+  canary_key="${SUITE_CANARY_KEY}"
+  expired_key="${SUITE_EXPIRED_KEY}"
+  export TMPDIR="${BATS_TEST_TMPDIR}/tmp"
+  export HOME="${BATS_TEST_TMPDIR}/home"
+  mkdir -p "${TMPDIR}" "${HOME}"
+  log="${BATS_TEST_TMPDIR}/output.log"
+  : >"${log}"
+}
+
+start_fake_api() {
+  local port_file="${BATS_FILE_TMPDIR}/fake-api.port" i
+  export FAKE_API_LOG="${BATS_FILE_TMPDIR}/fake-api.log"
+  : >"${FAKE_API_LOG}"
+  FAKE_API_KEY_SHA256="${SUITE_CANARY_SHA256}" "${venv}/bin/python" "${fixtures}/fake-api.py" \
+    "${port_file}" "${FAKE_API_LOG}" 3>&- &
+  echo "$!" >"${BATS_FILE_TMPDIR}/fake-api.pid"
+  for i in $(seq 1 100); do
+    [[ -s "${port_file}" ]] && break
+    sleep 0.05
+  done
+  [[ -s "${port_file}" ]] || {
+    echo "fake API did not start" >&2
+    return 1
+  }
+  export FAKE_API_URL="http://127.0.0.1:$(cat "${port_file}")"
+}
+
+stop_fake_api() {
+  local pid_file="${BATS_FILE_TMPDIR}/fake-api.pid"
+  if [[ -f "${pid_file}" ]]; then
+    kill "$(cat "${pid_file}")" 2>/dev/null || true
+    rm -f "${pid_file}"
+  fi
+}
+
+# job_dirs: the anaconda-ci-auth job directories left in this test's TMPDIR.
+job_dirs() {
+  find "${TMPDIR}" -mindepth 1 -maxdepth 1 -name 'anaconda-ci-auth-*'
+}
+
+# assert_logs_clean FILE...: no key or derived form of the canary (or the other test keys) in them.
+assert_logs_clean() {
+  local f
+  for f in "$@"; do
+    assert_no_leak "${f}" "${canary_key}"
+    assert_no_leak "${f}" "${SUITE_OTHER_KEY}"
+    assert_no_leak "${f}" "${expired_key}"
+  done
+}
