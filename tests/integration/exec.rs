@@ -343,3 +343,31 @@ fn sigint_is_forwarded_too() {
     assert_eq!(code, Some(128 + 2));
     assert!(!dir.exists());
 }
+
+#[test]
+fn a_command_that_cannot_start_is_a_clear_error_and_leaves_nothing() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args([
+            "exec",
+            "--validate",
+            "offline",
+            "--",
+            "no-such-command-here",
+            "arg",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("failed to start `no-such-command-here`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_no_leak("stderr", &out.stderr, &key);
+    assert!(walk(&sb.tmpdir()).is_empty(), "{:?}", walk(&sb.tmpdir()));
+}

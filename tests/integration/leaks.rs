@@ -274,6 +274,11 @@ fn a_key_passed_as_an_argument_is_refused_without_echo() {
         vec![&key],
         vec!["--json", "setup", &key],
     ];
+    let eq_env = format!("--api-key-env={key}");
+    let eq_domain = format!("--domain={key}");
+    let mut cases = cases;
+    cases.push(vec!["setup", &eq_env]);
+    cases.push(vec!["validate", &eq_domain]);
     for args in cases {
         let out = run(&sb, &[], &args);
         assert_eq!(code(&out), Some(2), "{}", stderr(&out));
@@ -711,4 +716,30 @@ fn merged_keyring_explicit_dir_and_secret_out() {
         &out,
         std::slice::from_ref(&secret),
     );
+}
+
+#[test]
+fn a_key_inside_a_larger_argument_is_refused() {
+    // The key read from another variable, and also pasted into the command by mistake.
+    let sb = Sandbox::new();
+    let key = canary();
+    let curl = format!("true curl -H 'Authorization: Bearer {key}' http://127.0.0.1:9");
+    let out = run(
+        &sb,
+        &[("MY_SECRET", &key)],
+        &[
+            "exec",
+            "--validate",
+            "offline",
+            "--api-key-env",
+            "MY_SECRET",
+            "--",
+            "sh",
+            "-c",
+            &curl,
+        ],
+    );
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("looks like an API key"), "{}", stderr(&out));
+    check("key inside an argument", &sb, &key, &out, &[]);
 }
