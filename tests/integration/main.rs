@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
-mod exec;
 mod common;
+mod exec;
 mod fake_api;
 mod leaks;
 mod online;

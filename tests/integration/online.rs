@@ -315,6 +315,9 @@ fn a_redirect_loop_is_not_retried_until_the_deadline() {
     assert_eq!(code(&out), 7, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("redirect"), "{err}");
-    assert!(took < Duration::from_secs(3), "a redirect loop was retried: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "a redirect loop was retried: {took:?}"
+    );
     assert!(api.count() <= 6, "{} requests", api.count());
 }
