@@ -175,15 +175,17 @@ fn connection_reset_is_retried() {
 }
 
 #[test]
-fn a_hang_after_a_reset_still_ends_within_the_deadline() {
-    // Two quick failures use up part of the deadline; the last attempt may only use what is left.
-    let api = FakeApi::sequence(vec![Reply::Reset, Reply::Reset, Reply::Hang]);
-    let (out, took, _) = validate(&api.url(), "2s", false);
+fn a_hang_after_a_retry_still_ends_within_the_deadline() {
+    // A 429 with Retry-After: 1 uses up a second of the 3s deadline; the hanging second attempt
+    // may only use the two that are left (not a fresh 3s).
+    let api = FakeApi::sequence(vec![Reply::too_many(1), Reply::Hang]);
+    let (out, took, _) = validate(&api.url(), "3s", false);
     assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert_eq!(api.count(), 3);
+    assert_eq!(api.count(), 2);
+    assert!(took >= Duration::from_millis(2900), "gave up early: {took:?}");
     assert!(
-        took < Duration::from_millis(2700),
-        "deadline 2s overrun: {took:?}"
+        took < Duration::from_millis(3600),
+        "deadline 3s overrun: {took:?}"
     );
 }
 
