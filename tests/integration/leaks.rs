@@ -322,6 +322,12 @@ fn malformed_keys_are_not_echoed() {
             let out = run(&sb, &[("ANACONDA_AUTH_API_KEY", &key)], &args);
             assert_eq!(code(&out), Some(want), "{}", stderr(&out));
             check("malformed key", &sb, &key, &out, &[]);
+            if json_flag {
+                let j = json(&out);
+                assert_eq!(j["error"]["exit_code"], want);
+                assert_eq!(j["error"]["kind"], "key-malformed");
+                assert!(!j["error"]["hints"].as_array().unwrap().is_empty());
+            }
             assert!(walk(&sb.tmpdir()).is_empty());
         }
     }
@@ -742,4 +748,57 @@ fn a_key_inside_a_larger_argument_is_refused() {
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("looks like an API key"), "{}", stderr(&out));
     check("key inside an argument", &sb, &key, &out, &[]);
+}
+
+#[test]
+fn exec_on_github_exports_nothing_to_later_steps() {
+    let sb = Sandbox::new();
+    let gh = Github::new(&sb);
+    let key = canary();
+    let mut env = gh.env(&key);
+    env.push(("MY_SECRET", &key));
+    let out = run(
+        &sb,
+        &env,
+        &[
+            "exec",
+            "--validate",
+            "offline",
+            "--mode",
+            "env",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$ANACONDA_AUTH_API_KEY\"",
+        ],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check("github exec", &sb, &key, &out, &[]);
+    assert_eq!(
+        std::fs::read_to_string(&gh.env_file).unwrap(),
+        "",
+        "exec must not export its temporary paths"
+    );
+    let (m, first) = masks(&out.stdout);
+    assert!(first && !m.is_empty(), "masks come first on GitHub");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("****"));
+}
+
+#[test]
+fn buildkite_without_an_agent_warns() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let env = [
+        ("ANACONDA_AUTH_API_KEY", key.as_str()),
+        ("BUILDKITE", "true"),
+        ("PATH", "/nonexistent-bin"),
+    ];
+    let out = run(&sb, &env, &["setup", "--validate", "offline"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("buildkite-agent redactor add"),
+        "{}",
+        stderr(&out)
+    );
+    check("buildkite without agent", &sb, &key, &out, &[]);
 }
