@@ -371,3 +371,50 @@ fn a_command_that_cannot_start_is_a_clear_error_and_leaves_nothing() {
     assert_no_leak("stderr", &out.stderr, &key);
     assert!(walk(&sb.tmpdir()).is_empty(), "{:?}", walk(&sb.tmpdir()));
 }
+
+#[test]
+fn sigterm_before_the_command_starts_cleans_up_and_skips_it() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let marker = sb.path().join("conda-running");
+    let ran = sb.path().join("command-ran");
+    // A slow conda: SIGTERM arrives while `exec --register` waits for it.
+    sb.script(
+        "conda",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = list ] && {{ echo \"$CONDARC\" > '{m}'; sleep 1; echo '[]'; }}\nexit 0\n",
+            m = marker.display()
+        ),
+    );
+    let mut child = sb
+        .std_cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .env("PATH", sb.path_with_bin())
+        .args(["exec", "--validate", "offline", "--register", "--", "touch"])
+        .arg(&ran)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10), "conda never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let condarc = std::fs::read_to_string(&marker).unwrap();
+    let dir = Path::new(condarc.trim()).parent().unwrap().to_path_buf();
+    assert!(dir.is_dir());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", text(&out.stderr));
+    assert!(!ran.exists(), "the command ran after SIGTERM");
+    assert!(!dir.exists(), "job dir left after SIGTERM");
+    assert_no_leak("stderr", &out.stderr, &key);
+}
