@@ -386,7 +386,7 @@ fn sigterm_before_the_command_starts_cleans_up_and_skips_it() {
             m = marker.display()
         ),
     );
-    let mut child = sb
+    let child = sb
         .std_cmd()
         .env("ANACONDA_AUTH_API_KEY", &key)
         .env("PATH", sb.path_with_bin())
