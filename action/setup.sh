@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Second step of the GitHub Action: turn the validated inputs into flags and run
+# `anaconda-ci-auth setup`. The key stays in ANACONDA_CI_AUTH_INPUT_API_KEY, which the binary reads
+# by name (--api-key-env); this script only checks that it is not empty and never expands it.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=action/common.sh
+. "${here}/common.sh"
+
+readonly key_var=ANACONDA_CI_AUTH_INPUT_API_KEY
+
+check_inputs() {
+  check_input DOMAIN '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$' 'a domain like anaconda.com'
+  check_input MODE '^(keyring|env|both)$' 'keyring, env or both'
+  check_input VALIDATE '^(online|offline|none)$' 'online, offline or none'
+  check_input API_URL '^(https?://[^[:space:]]+)?$' 'empty or a URL like https://anaconda.com'
+  check_input REGISTER '^(true|false)$' 'true or false'
+  check_input MIN_VALIDITY '^([0-9]+[smhdw]?)?$' 'empty or a duration like 7d, 12h, 30m or 3600'
+  check_input ALLOW_UNTRUSTED_TRIGGER '^(true|false)$' 'true or false'
+  [[ -n "${ANACONDA_CI_AUTH_BIN:-}" && -x "${ANACONDA_CI_AUTH_BIN}" ]] ||
+    die "the anaconda-ci-auth binary from the install step is missing" "" 1
+  if [[ -z "${!key_var:-}" ]]; then
+    die "input \`api-key\` is empty" \
+      "pass it from a secret: \`api-key: \${{ secrets.ANACONDA_API_KEY }}\`; secrets are not available to pull_request workflows from forks" 3
+  fi
+}
+
+# One --channel flag per non-empty, non-comment line of the `channels` input.
+channel_args() {
+  local line
+  while IFS= read -r line || [[ -n "${line}" ]]; do
+    line="${line%$'\r'}"
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line%"${line##*[![:space:]]}"}"
+    [[ -z "${line}" || "${line}" == \#* ]] && continue
+    if [[ ! "${line}" =~ ^[^[:space:]]+$ ]]; then
+      die "input \`channels\`: \`$(shown "${line}")\` is not one pattern" "write one PATTERN or PATTERN=AUTH_DOMAIN per line"
+    fi
+    args+=(--channel "${line}")
+  done <<<"${ANACONDA_CI_AUTH_INPUT_CHANNELS:-}"
+}
+
+main() {
+  check_inputs
+  args=(setup --ci github --api-key-env "${key_var}"
+    --domain "${ANACONDA_CI_AUTH_INPUT_DOMAIN}"
+    --mode "${ANACONDA_CI_AUTH_INPUT_MODE}"
+    --validate "${ANACONDA_CI_AUTH_INPUT_VALIDATE}")
+  if [[ -n "${ANACONDA_CI_AUTH_INPUT_API_URL}" ]]; then
+    args+=(--api-url "${ANACONDA_CI_AUTH_INPUT_API_URL}")
+  fi
+  if [[ -n "${ANACONDA_CI_AUTH_INPUT_MIN_VALIDITY}" ]]; then
+    args+=(--min-validity "${ANACONDA_CI_AUTH_INPUT_MIN_VALIDITY}")
+  fi
+  if [[ "${ANACONDA_CI_AUTH_INPUT_REGISTER}" == "true" ]]; then
+    args+=(--register)
+  fi
+  if [[ "${ANACONDA_CI_AUTH_INPUT_ALLOW_UNTRUSTED_TRIGGER}" == "true" ]]; then
+    args+=(--allow-untrusted-trigger)
+  fi
+  channel_args
+  exec "${ANACONDA_CI_AUTH_BIN}" "${args[@]}"
+}
+
+main "$@"

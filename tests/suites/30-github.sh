@@ -1,0 +1,443 @@
+#!/usr/bin/env bash
+# GitHub Action suite: runs the composite action (action.yml, cleanup/action.yml) in the real
+# runner `act` (host mode) through the workflows in tests/github/workflows, tests the shared
+# binary installer against a loopback release server, and lints the action files and workflows
+# (zizmor, actionlint, check-jsonschema, shellcheck, yamllint).
+# Everything runs in a network namespace that has only loopback: no test can reach the network.
+# The canary key is given to act through a secrets file, and every captured log is checked for it.
+set -euo pipefail
+
+suite_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# Re-run inside a new network namespace with only `lo` up (act needs --no-cache-server there).
+if [[ "${ANACONDA_CI_AUTH_GITHUB_SUITE_NETNS:-}" != 1 ]]; then
+  # shellcheck disable=SC2016  # $0 is expanded by the inner bash
+  exec unshare --net env ANACONDA_CI_AUTH_GITHUB_SUITE_NETNS=1 \
+    bash -c 'ip link set lo up && exec bash "$0"' "${suite_root}/tests/suites/30-github.sh"
+fi
+
+# shellcheck source=tests/lib.sh
+. "${suite_root}/tests/lib.sh"
+cd "${root}"
+
+passed=0
+failed=0
+work="$(mktemp -d "${TMPDIR:-/tmp}/github-suite.XXXXXXXX")"
+server_pid=""
+
+finish() {
+  if [[ -n "${server_pid}" ]]; then
+    kill "${server_pid}" 2>/dev/null || true
+    wait "${server_pid}" 2>/dev/null || true
+  fi
+  if [[ -n "${GITHUB_SUITE_KEEP:-}" ]]; then
+    echo "github suite: kept ${work}"
+  else
+    rm -rf "${work}"
+  fi
+}
+trap finish EXIT
+
+# ---- harness -------------------------------------------------------------------------------
+
+# run_test NAME FUNCTION: runs one test, with its output in ${work}/logs/<n>.log, and counts it.
+run_test() {
+  local name="$1" fn="$2" log
+  log="${work}/logs/$((passed + failed + 1)).log"
+  mkdir -p "${work}/logs"
+  if (set -euo pipefail && "${fn}") >"${log}" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok - ${name}"
+  else
+    failed=$((failed + 1))
+    echo "FAIL - ${name}"
+    sed 's/^/    | /' "${log}" | tail -n 60
+  fi
+}
+
+check() {
+  local what="$1"
+  shift
+  if ! "$@"; then
+    echo "check failed: ${what}"
+    return 1
+  fi
+}
+
+log_has() {
+  grep -qF -- "$2" "$1" || {
+    echo "expected in $(basename "$1"): $2"
+    return 1
+  }
+}
+
+# no_leak LOG: neither the canary key nor the expired key (or a derived form) is in LOG.
+no_leak() {
+  assert_no_leak "$1" "${canary_key}" && assert_no_leak "$1" "${expired_key}"
+}
+
+# no_leak_insecure LOG: no_leak for a run with --insecure-secrets. act itself echoes what a step
+# appended to $GITHUB_ENV (`::set-env:: NAME=value`), which the GitHub runner never prints, so
+# act's echo of ANACONDA_AUTH_API_KEY (env and both modes) is dropped first; nothing else is.
+no_leak_insecure() {
+  local filtered="$1.filtered"
+  grep -vE '^\[[^]]*\] +⚙  ::set-env:: ANACONDA_AUTH_API_KEY=' "$1" >"${filtered}" || true
+  no_leak "${filtered}"
+}
+
+# ---- fixtures ------------------------------------------------------------------------------
+
+setup_fixtures() {
+  mkdir -p "${work}/bin" "${work}/home" "${work}/release"
+  ln -s "${bin}" "${work}/bin/anaconda-ci-auth"
+  (
+    umask 077
+    printf 'ANACONDA_API_KEY=%s\nEXPIRED_API_KEY=%s\n' "${canary_key}" "${expired_key}" >"${work}/act.secrets"
+  )
+  canary_sha256="$(printf '%s' "${canary_key}" | sha256sum | cut -d ' ' -f 1)"
+  : >"${work}/tokens.log"
+  python3 "${root}/tests/github/fake_server.py" --port-file "${work}/port" \
+    --token-log "${work}/tokens.log" --files "${work}/release" &
+  server_pid=$!
+  local _
+  for _ in $(seq 50); do
+    [[ -s "${work}/port" ]] && break
+    sleep 0.1
+  done
+  [[ -s "${work}/port" ]] || {
+    echo "the fake server did not start"
+    exit 1
+  }
+  fake_base="http://127.0.0.1:$(cat "${work}/port")"
+  cat >"${work}/act.env" <<EOF
+ANACONDA_CI_AUTH_TEST_PYTHON=${venv}/bin/python
+CANARY_SHA256=${canary_sha256}
+FAKE_API=${fake_base}
+EOF
+}
+
+# act_run LOG [DIR] -- ACT_ARGS...: runs act in host mode, offline, from DIR (default the
+# repository), with our secrets and env files (never the defaults .secrets/.env/.vars).
+act_run() {
+  local log="$1" dir="${root}"
+  shift
+  if [[ "$1" != "--" ]]; then
+    dir="$1"
+    shift
+  fi
+  shift
+  local rc=0
+  env -u ANACONDA_AUTH_API_KEY -u ANACONDA_AUTH_KEYRING_PATH -u CONDARC -u ANACONDA_CI_AUTH_STATE \
+    HOME="${work}/home" PATH="${work}/bin:${PATH}" \
+    timeout 300 act -C "${dir}" -P ubuntu-latest=-self-hosted --no-cache-server \
+    --secret-file "${work}/act.secrets" --env-file "${work}/act.env" --var-file /dev/null "$@" \
+    >"${log}" 2>&1 || rc=$?
+  cat "${log}"
+  return "${rc}"
+}
+
+# ---- act scenarios -------------------------------------------------------------------------
+
+test_keyring_masked() {
+  local log="${work}/keyring-masked.log"
+  act_run "${log}" -- push -W tests/github/workflows/keyring.yml
+  log_has "${log}" "check-outputs: all outputs are set and consistent (keyring mode)"
+  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  # The binary registered masks before printing: act shows each ::add-mask:: command as ***.
+  check "add-mask commands were issued" grep -q '⚙  \*\*\*$' "${log}"
+  no_leak "${log}"
+}
+
+test_keyring_insecure() {
+  local log="${work}/keyring-insecure.log"
+  act_run "${log}" -- push -W tests/github/workflows/keyring.yml --insecure-secrets
+  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  no_leak "${log}"
+}
+
+test_env_modes() {
+  local log="${work}/env-mode.log"
+  act_run "${log}" -- push -W tests/github/workflows/env-mode.yml
+  log_has "${log}" "check-outputs: all outputs are set and consistent (env mode)"
+  log_has "${log}" "check-outputs: all outputs are set and consistent (both mode)"
+  log_has "${log}" "anaconda-auth loaded the job's key from the environment (sha256 matches)"
+  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  no_leak "${log}"
+}
+
+test_env_modes_insecure() {
+  local log="${work}/env-mode-insecure.log"
+  act_run "${log}" -- push -W tests/github/workflows/env-mode.yml --insecure-secrets
+  log_has "${log}" "anaconda-auth loaded the job's key from the environment (sha256 matches)"
+  no_leak_insecure "${log}"
+}
+
+test_expired() {
+  local log="${work}/expired.log"
+  act_run "${log}" -- push -W tests/github/workflows/expired.yml --insecure-secrets
+  log_has "${log}" "check-failed: the action failed and left nothing behind"
+  check "both jobs checked the failure" test "$(grep -c 'check-failed: the action failed and left nothing behind' "${log}")" -eq 2
+  log_has "${log}" "::error title=anaconda-ci-auth::the API key expired at 2023-07-11T15:19:46Z"
+  log_has "${log}" "sooner than --min-validity allows"
+  check "both steps exited with 5 (key expired)" test "$(grep -c '] exit status 5$' "${log}")" -eq 2
+  log_has "${log}" "anaconda-ci-auth: nothing to clean up"
+  no_leak "${log}"
+}
+
+test_rejected() {
+  local log="${work}/rejected.log"
+  act_run "${log}" -- push -W tests/github/workflows/rejected.yml --insecure-secrets
+  log_has "${log}" "check-failed: the action failed and left nothing behind"
+  log_has "${log}" "::error title=anaconda-ci-auth::the Anaconda API rejected the key (401)"
+  log_has "${log}" "exit status 6"
+  check "the fake API received the canary key" grep -qF "/reject/api/account ${canary_sha256}" "${work}/tokens.log"
+  no_leak "${log}"
+}
+
+test_online() {
+  local log="${work}/online.log"
+  act_run "${log}" -- push -W tests/github/workflows/online.yml --insecure-secrets
+  log_has "${log}" "check-outputs: all outputs are set and consistent (keyring mode)"
+  log_has "${log}" "::set-output:: username=ci-bot"
+  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  check "the fake API received the canary key" grep -qF "/ok/api/account ${canary_sha256}" "${work}/tokens.log"
+  no_leak "${log}"
+}
+
+test_cleanup() {
+  local log="${work}/cleanup.log"
+  act_run "${log}" -- push -W tests/github/workflows/cleanup.yml --insecure-secrets
+  log_has "${log}" "check-cleaned: the job directory and its files are gone"
+  log_has "${log}" "anaconda-ci-auth: removed"
+  log_has "${log}" "anaconda-ci-auth: nothing to clean up"
+  no_leak_insecure "${log}"
+}
+
+test_untrusted() {
+  local log="${work}/untrusted.log"
+  act_run "${log}" -- pull_request_target -W tests/github/workflows/untrusted.yml \
+    -e tests/github/fork-event.json --insecure-secrets
+  log_has "${log}" "check-failed: the action failed and left nothing behind"
+  log_has "${log}" "refusing to use the key on an untrusted trigger: pull_request_target from the fork \`evil/fork\`"
+  log_has "${log}" "because it was explicitly allowed"
+  no_leak "${log}"
+}
+
+test_leak_check_catches_a_leak() {
+  local log="${work}/leak-control.log"
+  act_run "${log}" -- push -W tests/github/workflows/leak-control.yml --insecure-secrets
+  if assert_no_leak "${log}" "${canary_key}" 2>/dev/null; then
+    echo "the leak check missed a key printed on purpose"
+    return 1
+  fi
+  echo "the leak check caught the deliberate leak"
+}
+
+# A copy of the working tree (as act would see it) whose checksums/ lists a fake release served
+# on loopback: the real binary as v<version>, and a tampered asset for 0.0.1-tampered.
+make_release_checkout() {
+  local copy="$1" version target asset evil
+  mkdir -p "${copy}"
+  git -C "${root}" ls-files -z --cached --others --exclude-standard |
+    rsync -a --from0 --files-from=- "${root}/" "${copy}/"
+  rsync -a "${root}/.git" "${copy}/"
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' "${root}/Cargo.toml" | head -n 1)"
+  target=x86_64-unknown-linux-musl
+  asset="anaconda-ci-auth-${version}-${target}"
+  mkdir -p "${work}/release/v${version}" "${work}/release/v0.0.1-tampered"
+  cp "${bin}" "${work}/release/v${version}/${asset}"
+  (cd "${work}/release/v${version}" && sha256sum "${asset}") >"${copy}/checksums/v${version}.txt"
+  evil="${work}/release/v0.0.1-tampered/anaconda-ci-auth-0.0.1-tampered-${target}"
+  printf '#!/bin/sh\ntouch "%s/TAMPERED-ASSET-RAN"\n' "${work}" >"${evil}"
+  printf '%s  anaconda-ci-auth-0.0.1-tampered-%s\n' "$(printf 'the published build' | sha256sum | cut -d ' ' -f 1)" \
+    "${target}" >"${copy}/checksums/v0.0.1-tampered.txt"
+}
+
+test_action_download() {
+  local log="${work}/download.log" copy="${work}/checkout"
+  make_release_checkout "${copy}"
+  printf 'ANACONDA_CI_AUTH_DOWNLOAD_BASE=%s/files\n' "${fake_base}" >>"${work}/act.env"
+  act_run "${log}" "${copy}" -- push -W "${copy}/tests/github/workflows/download.yml" --insecure-secrets
+  log_has "${log}" "install-binary: verified anaconda-ci-auth-"
+  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  log_has "${log}" "checksum mismatch for anaconda-ci-auth-0.0.1-tampered-"
+  log_has "${log}" "check-failed: the action failed and left nothing behind"
+  check "the tampered asset never ran" test ! -e "${work}/TAMPERED-ASSET-RAN"
+  no_leak "${log}"
+}
+
+# ---- the shared installer on its own --------------------------------------------------------
+
+# A minimal checkout holding only the installer, a Cargo.toml and a checksums file for 9.9.9.
+make_installer_fixture() {
+  local dir="$1" asset="anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
+  mkdir -p "${dir}/repo/scripts" "${dir}/repo/checksums" "${dir}/files/v9.9.9"
+  cp "${root}/scripts/install-binary.sh" "${dir}/repo/scripts/"
+  printf '[package]\nname = "anaconda-ci-auth"\nversion = "9.9.9"\n' >"${dir}/repo/Cargo.toml"
+  printf '#!/bin/sh\necho "anaconda-ci-auth 9.9.9 (fake release)"\n' >"${dir}/files/v9.9.9/${asset}"
+  (cd "${dir}/files/v9.9.9" && sha256sum "${asset}") >"${dir}/repo/checksums/v9.9.9.txt"
+}
+
+installer() {
+  env -u RUNNER_TEMP -u GITHUB_ACTIONS RUNNER_OS=Linux RUNNER_ARCH=X64 \
+    ANACONDA_CI_AUTH_DOWNLOAD_BASE="$1" ANACONDA_CI_AUTH_INSTALL_DIR="$2" \
+    bash "$3/repo/scripts/install-binary.sh" download "${4:-}"
+}
+
+test_installer_good_checksum() {
+  local dir="${work}/installer-good" out
+  make_installer_fixture "${dir}"
+  # The fake server serves ${work}/release; link this fixture's files into it.
+  ln -s "${dir}/files/v9.9.9" "${work}/release/v9.9.9"
+  out="$(installer "${fake_base}/files" "${dir}/inst" "${dir}" 2>"${dir}/err")"
+  cat "${dir}/err"
+  check "stdout is the installed path" test "${out}" = "${dir}/inst/bin/anaconda-ci-auth"
+  check "the binary is executable" test -x "${out}"
+  log_has "${dir}/err" "verified anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
+  log_has "${dir}/err" "anaconda-ci-auth 9.9.9 (fake release)"
+  # The default version is the checkout's Cargo.toml version; v-prefixed versions work too.
+  out="$(installer "${fake_base}/files" "${dir}/inst" "${dir}" v9.9.9 2>/dev/null)"
+  check "an explicit vX.Y.Z works" test "${out}" = "${dir}/inst/bin/anaconda-ci-auth"
+}
+
+test_installer_tampered() {
+  local dir="${work}/installer-bad" rc=0 out
+  make_installer_fixture "${dir}"
+  rm -f "${work}/release/v9.9.9"
+  ln -s "${dir}/files/v9.9.9" "${work}/release/v9.9.9"
+  printf '#!/bin/sh\ntouch "%s/EXECUTED"\n' "${dir}" >"${dir}/files/v9.9.9/anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
+  out="$(installer "${fake_base}/files" "${dir}/inst" "${dir}" 2>"${dir}/err")" || rc=$?
+  cat "${dir}/err"
+  check "the installer fails" test "${rc}" -eq 1
+  check "nothing on stdout" test -z "${out}"
+  log_has "${dir}/err" "checksum mismatch for anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
+  log_has "${dir}/err" "the download was deleted and not run"
+  check "the tampered asset was not executed" test ! -e "${dir}/EXECUTED"
+  check "nothing is left in the install dir" test -z "$(ls -A "${dir}/inst/bin")"
+}
+
+test_installer_refusals() {
+  local dir="${work}/installer-refusals" rc
+  make_installer_fixture "${dir}"
+  rc=0
+  installer "http://example.com/files" "${dir}/inst" "${dir}" 2>"${dir}/err1" || rc=$?
+  cat "${dir}/err1"
+  check "plain http to a non-loopback host is refused" test "${rc}" -eq 1
+  log_has "${dir}/err1" "only https:// (or http:// to a loopback address) is allowed"
+  rc=0
+  installer "${fake_base}/files" "${dir}/inst" "${dir}" 1.2.3 2>"${dir}/err2" || rc=$?
+  cat "${dir}/err2"
+  check "a version without a checksums file is refused" test "${rc}" -eq 1
+  log_has "${dir}/err2" "no checksums for version 1.2.3"
+  check "nothing was downloaded for it" test -z "$(ls -A "${dir}/inst/bin" 2>/dev/null)"
+  rc=0
+  installer "${fake_base}/files" "${dir}/inst" "${dir}" '1.0;id' 2>"${dir}/err3" || rc=$?
+  check "a malformed version is refused" test "${rc}" -eq 1
+  log_has "${dir}/err3" "is not a version like 1.2.3"
+}
+
+test_installer_path() {
+  local out
+  out="$(PATH="${work}/bin:${PATH}" bash "${root}/scripts/install-binary.sh" path 2>/dev/null)"
+  check "path mode prints the binary on PATH" test "${out}" = "${work}/bin/anaconda-ci-auth"
+}
+
+# ---- static checks -------------------------------------------------------------------------
+
+action_files=(action.yml cleanup/action.yml)
+workflow_files=()
+
+collect_workflows() {
+  local f
+  for f in .github/workflows/*.yml tests/github/workflows/*.yml; do
+    [[ -f "${f}" ]] && workflow_files+=("${f}")
+  done
+}
+
+test_zizmor() {
+  local out
+  out="$(zizmor --offline "${action_files[@]}" "${workflow_files[@]}" 2>&1)"
+  echo "${out}"
+  log_has <(echo "${out}") "No findings to report"
+}
+
+test_zizmor_catches_injection() {
+  local dir="${work}/zizmor-control"
+  mkdir -p "${dir}"
+  sed 's|run: bash "${GITHUB_ACTION_PATH}/action/setup.sh"|run: echo "${{ inputs.domain }}"|' action.yml >"${dir}/action.yml"
+  grep -q 'inputs.domain }}"' "${dir}/action.yml"
+  if zizmor --offline "${dir}/action.yml" >"${dir}/out" 2>&1; then
+    cat "${dir}/out"
+    echo "zizmor did not flag an input expanded inside run:"
+    return 1
+  fi
+  log_has "${dir}/out" "template-injection"
+}
+
+test_no_expressions_in_run() {
+  python3 - "${action_files[@]}" <<'PY'
+import sys, yaml
+bad = []
+for path in sys.argv[1:]:
+    for i, step in enumerate(yaml.safe_load(open(path))["runs"]["steps"]):
+        if "${{" in step.get("run", ""):
+            bad.append(f"{path}: step {i}")
+        for name in step.get("env", {}):
+            if not name.startswith("ANACONDA_CI_AUTH_"):
+                bad.append(f"{path}: step {i} maps an unprefixed variable {name}")
+if bad:
+    sys.exit("\n".join(bad))
+print("no ${{ }} inside run:, all mapped variables are prefixed")
+PY
+}
+
+test_actionlint() {
+  actionlint -no-color "${workflow_files[@]}"
+}
+
+test_jsonschema() {
+  check-jsonschema --builtin-schema vendor.github-actions "${action_files[@]}"
+  check-jsonschema --builtin-schema vendor.github-workflows "${workflow_files[@]}"
+}
+
+test_shellcheck() {
+  shellcheck -x action/common.sh action/install.sh action/setup.sh action/cleanup.sh \
+    scripts/install-binary.sh tests/github/*.sh tests/suites/30-github.sh
+}
+
+test_yamllint() {
+  yamllint -s -c .yamllint "${action_files[@]}" "${workflow_files[@]}"
+}
+
+# ---- main ----------------------------------------------------------------------------------
+
+main() {
+  setup_fixtures
+  collect_workflows
+  run_test "zizmor --offline: no findings on the action files and workflows" test_zizmor
+  run_test "zizmor flags an input expanded inside run: (control)" test_zizmor_catches_injection
+  run_test "action files: no \${{ }} inside run:, inputs only through prefixed env" test_no_expressions_in_run
+  run_test "actionlint passes on all workflows" test_actionlint
+  run_test "check-jsonschema: action and workflow schemas" test_jsonschema
+  run_test "shellcheck passes on every script of the action" test_shellcheck
+  run_test "yamllint passes on the action files and workflows" test_yamllint
+  run_test "installer: a good checksum installs and prints the path" test_installer_good_checksum
+  run_test "installer: a tampered asset is rejected and never run" test_installer_tampered
+  run_test "installer: plain http, unknown versions and bad versions are refused" test_installer_refusals
+  run_test "installer: path mode finds the binary on PATH" test_installer_path
+  run_test "act: keyring mode, outputs, real anaconda-auth loads the key (masked run)" test_keyring_masked
+  run_test "act: keyring mode with --insecure-secrets never prints the key" test_keyring_insecure
+  run_test "act: env and both modes export the key for anaconda-auth" test_env_modes
+  run_test "act: env and both modes with --insecure-secrets never print the key" test_env_modes_insecure
+  run_test "act: an expired or too short-lived key fails the step" test_expired
+  run_test "act: a key the API rejects (401) fails the step" test_rejected
+  run_test "act: online validation sets the username output" test_online
+  run_test "act: the cleanup sub-action leaves nothing behind" test_cleanup
+  run_test "act: pull_request_target from a fork is refused unless allowed" test_untrusted
+  run_test "act: install download verifies the release; a tampered one fails" test_action_download
+  run_test "act: the leak check catches a key printed on purpose (control)" test_leak_check_catches_a_leak
+  echo "github: ${passed} passed, ${failed} failed"
+  ((failed == 0))
+}
+
+main "$@"
