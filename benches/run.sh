@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Benchmarks of anaconda-ci-auth as whole processes (a script, never a test): builds the release
+# binary, starts a fake Anaconda API on 127.0.0.1, and times with hyperfine, side by side,
+# `setup --validate offline` (and `cleanup`), online `setup`, the Python paths of anaconda-auth
+# (TokenInfo.save(), BaseClient().account), curl doing the same GET, and a shell printf of the key
+# into a 0600 file. Also peak memory (/usr/bin/time -v) and the release binary size. Writes the
+# raw hyperfine JSON and a Markdown report (the figures of BENCHMARKS.md) to target/bench/.
+# Usage: benches/run.sh   (BENCH_RUNS=N for the fast commands, BENCH_SLOW_RUNS=N for Python)
+# The key is a generated fake JWT, passed to every command by environment variable name.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${root}/target/bench"
+runs="${BENCH_RUNS:-200}"
+slow_runs="${BENCH_SLOW_RUNS:-30}"
+python="${root}/target/test-env/venv/bin/python"
+bin="${root}/target/release/anaconda-ci-auth"
+work=""
+server_pids=()
+
+stop() {
+  local pid
+  for pid in "${server_pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  [[ -n "${work}" ]] && rm -rf "${work}"
+}
+
+# require_tools: hyperfine and GNU time from Debian, curl, the venv with anaconda-auth 0.15.3.
+require_tools() {
+  local missing=()
+  command -v hyperfine >/dev/null || missing+=(hyperfine)
+  [[ -x /usr/bin/time ]] || missing+=(time)
+  command -v curl >/dev/null || missing+=(curl)
+  if ((${#missing[@]})); then
+    echo "bench: installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  [[ -x "${python}" ]] || "${root}/tests/bootstrap.sh"
+}
+
+build() {
+  echo "bench: cargo build --release"
+  (cd "${root}" && cargo build --release --locked --quiet)
+}
+
+# start_server IMPL VAR: starts benches/fake_api.py IMPL and sets VAR to its base URL once it listens.
+start_server() {
+  local impl="$1" port_file="${work}/port-$1" i
+  python3 "${root}/benches/fake_api.py" "${impl}" "${port_file}" </dev/null >/dev/null &
+  server_pids+=("$!")
+  for ((i = 0; i < 100; i++)); do
+    [[ -s "${port_file}" ]] && break
+    sleep 0.05
+  done
+  printf -v "$2" 'http://127.0.0.1:%s' "$(cat "${port_file}")"
+}
+
+# bench NAME RUNS ARGS...: one hyperfine run (no shell, warm-up, JSON export) over the given
+# --command-name/--prepare/command arguments.
+bench() {
+  local name="$1" n="$2"
+  shift 2
+  echo "bench: ${name}"
+  hyperfine -N --style basic --warmup 5 --runs "${n}" --export-json "${out}/${name}.json" "$@"
+}
+
+local_writes() {
+  local job="${work}/job" py_keyring="${HOME}/.anaconda/keyring"
+  bench local "${runs}" \
+    -n "setup --validate offline" -p "rm -rf ${job}" \
+    "${bin} setup --validate offline --api-key-env BENCH_KEY --ci none --dir ${job}" \
+    -n "cleanup" -p "${bin} setup --validate offline --api-key-env BENCH_KEY --ci none --quiet --dir ${job}" \
+    "${bin} cleanup --dir ${job}" \
+    -n "printf floor" -p "rm -f ${work}/floor" \
+    "sh -c 'umask 077; printf %s \"\${BENCH_KEY}\" > \"\${BENCH_FLOOR_FILE}\"'" \
+    -n "anaconda-ci-auth --version" -p "true" "${bin} --version"
+  bench python-save "${slow_runs}" \
+    -n "python TokenInfo.save()" -p "rm -f ${py_keyring}" \
+    "${python} -c \"import os; from anaconda_auth.token import TokenInfo; TokenInfo(api_key=os.environ['BENCH_KEY'], domain='anaconda.com').save()\""
+}
+
+online() {
+  local url="$1" job="${work}/job-online"
+  bench online "${runs}" \
+    -n "setup (online)" -p "rm -rf ${job}" \
+    "${bin} setup --api-url ${url} --api-key-env BENCH_KEY --ci none --dir ${job}" \
+    -n "validate (online)" -p "true" \
+    "${bin} validate --api-url ${url} --api-key-env BENCH_KEY --ci none" \
+    -n "curl GET /api/account" -p "true" \
+    "curl -fsS -o /dev/null -H @${work}/auth-header ${url}/api/account"
+  bench python-account "${slow_runs}" \
+    -n "python BaseClient().account" \
+    "${python} -c \"import os; from anaconda_auth.client import BaseClient; BaseClient(base_uri='${url}', api_key=os.environ['BENCH_KEY']).account\""
+}
+
+# servers FAST SLOW: server-side latency of both fake API implementations (one warm client, 2000
+# requests on fresh connections), then curl against each as whole processes.
+servers() {
+  local fast="$1" slow="$2"
+  echo "bench: fake API servers"
+  python3 "${root}/benches/fake_api.py" probe "${fast}" 2000 >"${out}/server-asyncio.probe"
+  python3 "${root}/benches/fake_api.py" probe "${slow}" 2000 >"${out}/server-stdlib.probe"
+  bench servers "${runs}" \
+    -n "curl vs asyncio fake API" "curl -fsS -o /dev/null -H @${work}/auth-header ${fast}/api/account" \
+    -n "curl vs http.server fake API" "curl -fsS -o /dev/null -H @${work}/auth-header ${slow}/api/account"
+}
+
+# max_rss NAME CMD...: the largest "Maximum resident set size" (KiB) over 5 runs, into rss.txt.
+max_rss() {
+  local name="$1" i kib best=0
+  shift
+  for ((i = 0; i < 5; i++)); do
+    rm -rf "${work}/job-rss" "${HOME}/.anaconda/keyring"
+    kib="$(/usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}')"
+    ((kib > best)) && best="${kib}"
+  done
+  printf '%s\t%s\n' "${name}" "${best}" >>"${out}/rss.txt"
+}
+
+memory() {
+  local url="$1"
+  : >"${out}/rss.txt"
+  max_rss "setup --validate offline" "${bin}" setup --validate offline --api-key-env BENCH_KEY --ci none \
+    --quiet --dir "${work}/job-rss"
+  max_rss "setup (online)" "${bin}" setup --api-url "${url}" --api-key-env BENCH_KEY --ci none --quiet \
+    --dir "${work}/job-rss"
+  max_rss "curl GET /api/account" curl -fsS -o /dev/null -H "@${work}/auth-header" "${url}/api/account"
+  max_rss "python TokenInfo.save()" "${python}" -c \
+    "import os; from anaconda_auth.token import TokenInfo; TokenInfo(api_key=os.environ['BENCH_KEY'], domain='anaconda.com').save()"
+}
+
+main() {
+  require_tools
+  build
+  mkdir -p "${out}"
+  work="$(mktemp -d)"
+  trap stop EXIT
+  export HOME="${work}/home" TMPDIR="${work}/tmp" BENCH_FLOOR_FILE="${work}/floor"
+  mkdir -p "${HOME}" "${TMPDIR}"
+  unset ANACONDA_AUTH_API_KEY GITHUB_ACTIONS GITLAB_CI BUILDKITE JENKINS_URL
+  BENCH_KEY="$(python3 -c 'import base64, json, time
+b = lambda d: base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).encode()).rstrip(b"=").decode()
+print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(time.time()) + 86400 * 365, "sub": "d04c356b-afd2-4b3e-80f2-403113e0974b"}) + ".bm90LWEtcmVhbC1zaWduYXR1cmU")')"
+  export BENCH_KEY
+  BENCH_KEY_SHA256="$(printf 'Bearer %s' "${BENCH_KEY}" | sha256sum | cut -d' ' -f1)"
+  export BENCH_KEY_SHA256
+  (umask 077 && printf 'Authorization: Bearer %s\n' "${BENCH_KEY}" >"${work}/auth-header")
+  local fast slow
+  start_server asyncio fast
+  start_server stdlib slow
+  curl -fsS -o /dev/null -H "@${work}/auth-header" "${fast}/api/account"
+  curl -fsS -o /dev/null -H "@${work}/auth-header" "${slow}/api/account"
+  local_writes
+  online "${fast}"
+  servers "${fast}" "${slow}"
+  memory "${fast}"
+  python3 "${root}/benches/report.py" "${out}" "${bin}" "${python}" | tee "${out}/results.md"
+}
+
+main "$@"
