@@ -1,0 +1,450 @@
+#!/usr/bin/env bash
+# GitLab CI integration: runs gitlab/templates/anaconda-ci-auth.yml in the real runner
+# gitlab-ci-local (shell executor, offline) as a component, a local include with inputs and a
+# project include, one throw-away git repository per scenario (tests/gitlab/scenarios/). The real
+# anaconda-auth library checks the key inside the jobs (tests/gitlab/key_probe.py); a fake API on
+# 127.0.0.1 (tests/gitlab/fake_api.py) answers online validation. Every run's output and the
+# runner's .gitlab-ci-local/ files are checked for the key. Also lints the template and examples.
+set -euo pipefail
+
+# shellcheck source=tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+suite="gitlab"
+glcl="${node_modules}/.bin/gitlab-ci-local"
+template="${root}/gitlab/templates/anaconda-ci-auth.yml"
+scenarios="${root}/tests/gitlab/scenarios"
+remote_url="git@gitlab.example.com:acme/anaconda-ci-auth.git"
+passed=0
+failed=0
+work=""
+api_pid=""
+api_port=""
+version=""
+rc=0
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+finish() {
+  if [[ -n "${api_pid}" ]]; then
+    kill "${api_pid}" 2>/dev/null || true
+    wait "${api_pid}" 2>/dev/null || true
+  fi
+  if [[ -n "${work}" && -z "${GITLAB_SUITE_KEEP:-}" ]]; then
+    rm -rf "${work}"
+  elif [[ -n "${work}" ]]; then
+    echo "kept ${work}"
+  fi
+}
+
+fail() {
+  echo "    ${*}" >&2
+  return 1
+}
+
+# run_test NAME FUNCTION: runs one test and counts it; shows the runner's log on failure.
+run_test() {
+  local name="$1" func="$2"
+  if "${func}"; then
+    echo "ok - ${name}"
+    passed=$((passed + 1))
+  else
+    echo "not ok - ${name}"
+    failed=$((failed + 1))
+    if [[ -n "${last_log:-}" && -f "${last_log}" ]]; then
+      sed 's/^/    | /' "${last_log}" | tail -40
+    fi
+  fi
+  last_log=""
+}
+
+# write_vars FILE NAME=KIND...: a gitlab-ci-local variables file. KIND is `key` (the canary key),
+# `expired` (the expired key) or `file` (a File-type variable: the path of a file with the key).
+write_vars() {
+  local file="$1" pair name kind
+  shift
+  {
+    printf 'EXPECTED_SHA: "%s"\n' "$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)"
+    for pair in "$@"; do
+      name="${pair%%=*}"
+      kind="${pair#*=}"
+      case "${kind}" in
+        key) printf '%s: "%s"\n' "${name}" "${canary_key}" ;;
+        expired) printf '%s: "%s"\n' "${name}" "${expired_key}" ;;
+        file) printf '%s: "%s"\n' "${name}" "${work}/secrets/api-key" ;;
+      esac
+    done
+  } >"${file}"
+}
+
+# new_project NAME SCENARIO [API_PATH]: a git repo with the template at the component path and
+# at the repository path, and the scenario as .gitlab-ci.yml. Prints the project directory.
+new_project() {
+  local name="$1" scenario="$2" api_path="${3:-ok}"
+  local dir="${work}/${name}"
+  mkdir -p "${dir}/templates" "${dir}/gitlab/templates" "${work}/tmp-${name}"
+  cp "${template}" "${dir}/templates/anaconda-ci-auth.yml"
+  cp "${template}" "${dir}/gitlab/templates/anaconda-ci-auth.yml"
+  cp "${root}/tests/gitlab/key_probe.py" "${dir}/key_probe.py"
+  sed -e "s/@VERSION@/${version}/g" -e "s/@API_PORT@/${api_port}/g" -e "s/@API_PATH@/${api_path}/g" \
+    "${scenarios}/${scenario}.gitlab-ci.yml" >"${dir}/.gitlab-ci.yml"
+  printf '.gitlab-ci-local/\n' >"${dir}/.gitignore"
+  git_init "${dir}" "${remote_url}"
+  echo "${dir}"
+}
+
+# git_init DIR REMOTE: commit everything in DIR on main, with an `origin` remote.
+git_init() {
+  local dir="$1" remote="$2"
+  git -C "${dir}" init -q -b main
+  git -C "${dir}" config user.name "ci test"
+  git -C "${dir}" config user.email "ci-test@example.org"
+  git -C "${dir}" remote add origin "${remote}"
+  git -C "${dir}" symbolic-ref refs/remotes/origin/HEAD refs/remotes/origin/main
+  git -C "${dir}" add -A
+  git -C "${dir}" commit -q -m "scenario"
+}
+
+# glcl DIR NAME VARS [ARGS...]: runs gitlab-ci-local in DIR with a clean environment and the
+# variables file VARS (in ${work}, outside the repository, so the runner does not copy it);
+# output in ${work}/NAME.log (also last_log), exit code in rc.
+glcl() {
+  local dir="$1" name="$2" vars="$3"
+  shift 3
+  last_log="${work}/${name}.log"
+  rc=0
+  (cd "${dir}" && env -i HOME="${work}/home" TMPDIR="${work}/tmp-$(basename "${dir}")" \
+    PATH="${work}/bin:${venv}/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 \
+    timeout 180 "${glcl}" --no-color --home "${work}/home" --variables-file "../$(basename "${vars}")" "$@") \
+    >"${last_log}" 2>&1 || rc=$?
+}
+
+# no_leak DIR: neither key, a derived form nor the canary marker is in the last log or in any
+# text the runner wrote under DIR/.gitlab-ci-local (job logs, scripts, expanded config).
+no_leak() {
+  local dir="$1" f
+  local -a files=("${last_log}")
+  if [[ -d "${dir}/.gitlab-ci-local" ]]; then
+    mapfile -t -O 1 files < <(find "${dir}/.gitlab-ci-local" -type f -not -path '*/.git/*')
+  fi
+  for f in "${files[@]}"; do
+    assert_no_leak "${f}" "${canary_key}" || return 1
+    assert_no_leak "${f}" "${expired_key}" || return 1
+    if grep -qF -- "${canary_marker}" "${f}"; then
+      fail "LEAK: ${f} contains the canary marker"
+      return 1
+    fi
+  done
+}
+
+expect_rc() {
+  [[ "${rc}" == "$1" ]] || fail "gitlab-ci-local exited ${rc}, expected $1"
+}
+
+expect_log() {
+  grep -qF -- "$1" "${last_log}" || fail "the log lacks: $1"
+}
+
+expect_not_log() {
+  if grep -qF -- "$1" "${last_log}"; then fail "the log has: $1"; fi
+}
+
+# job_dir: the job directory a job printed as `job-dir=...` (the first one).
+job_dir() {
+  sed -n 's/.*> job-dir=\([^ ]*\).*/\1/p' "${last_log}" | head -1
+}
+
+# no_job_dirs DIR: no anaconda-ci-auth job directory is left in DIR.
+no_job_dirs() {
+  local left
+  left="$(find "$1" -maxdepth 1 -name 'anaconda-ci-auth-*' 2>/dev/null)"
+  [[ -z "${left}" ]] || fail "left behind in $1: ${left}"
+}
+
+# ---- tests -----------------------------------------------------------------------------------
+
+test_component_keyring() {
+  local dir vars="${work}/vars-keyring.yml" jd
+  dir="$(new_project keyring keyring)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" keyring "${vars}"
+  expect_rc 0 || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  jd="$(job_dir)"
+  [[ -n "${jd}" ]] || fail "the job printed no job directory" || return 1
+  expect_log "anaconda-ci-auth: removed ${jd}" || return 1
+  [[ ! -e "${jd}" ]] || fail "${jd} still exists" || return 1
+  no_job_dirs "${work}/tmp-keyring" || return 1
+  no_leak "${dir}"
+}
+
+test_file_variable() {
+  local dir vars="${work}/vars-file.yml"
+  dir="$(new_project file-variable file-variable)"
+  write_vars "${vars}" ANACONDA_KEY_FILE=file
+  glcl "${dir}" file-variable "${vars}"
+  expect_rc 0 || return 1
+  grep -q '> *"key_source": "file .*ANACONDA_KEY_FILE' "${last_log}" ||
+    fail "the key was not read from the File-type variable's file" || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  no_job_dirs "${work}/tmp-file-variable" || return 1
+  no_leak "${dir}"
+}
+
+test_env_mode() {
+  local dir vars="${work}/vars-env.yml"
+  dir="$(new_project env-mode env-mode)"
+  write_vars "${vars}" CI_ANACONDA_KEY=key
+  glcl "${dir}" env-mode "${vars}"
+  expect_rc 0 || return 1
+  expect_log "probe: ok mode=env" || return 1
+  no_job_dirs "${work}/tmp-env-mode" || return 1
+  no_leak "${dir}"
+}
+
+test_expired_key() {
+  local dir vars="${work}/vars-expired.yml"
+  dir="$(new_project expired expired)"
+  write_vars "${vars}" EXPIRED_KEY=expired
+  glcl "${dir}" expired "${vars}"
+  expect_rc 1 || return 1
+  expect_log "expired" || return 1
+  expect_log "setup failed with exit code 5" || return 1
+  expect_not_log "the job script ran" || return 1
+  no_job_dirs "${work}/tmp-expired" || return 1
+  no_leak "${dir}"
+}
+
+test_rejected_key() {
+  local dir vars="${work}/vars-rejected.yml"
+  dir="$(new_project rejected online reject)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" rejected "${vars}"
+  expect_rc 1 || return 1
+  expect_log "rejected" || return 1
+  expect_log "setup failed with exit code 6" || return 1
+  expect_not_log "the job script ran" || return 1
+  grep -qx "/reject/api/account key-matches" "${work}/api.log" ||
+    fail "the fake API did not receive the key" || return 1
+  no_job_dirs "${work}/tmp-rejected" || return 1
+  no_leak "${dir}"
+}
+
+test_online_ok() {
+  local dir vars="${work}/vars-online.yml"
+  dir="$(new_project online online ok)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" online "${vars}"
+  expect_rc 0 || return 1
+  expect_log "ci-bot" || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  grep -qx "/ok/api/account key-matches" "${work}/api.log" ||
+    fail "the fake API did not receive the key" || return 1
+  no_job_dirs "${work}/tmp-online" || return 1
+  no_leak "${dir}"
+}
+
+test_missing_input() {
+  local dir vars="${work}/vars-missing.yml"
+  dir="$(new_project missing-input missing-input)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" missing-input "${vars}"
+  expect_rc 1 || return 1
+  expect_log "\`version\` input: required value has not been provided" || return 1
+  expect_not_log "the job script ran" || return 1
+  no_leak "${dir}"
+}
+
+test_key_as_input() {
+  local dir vars="${work}/vars-key-input.yml"
+  dir="$(new_project key-as-input key-as-input)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" key-as-input "${vars}"
+  expect_rc 1 || return 1
+  expect_log "\`api-key-variable\` input: \`\$ANACONDA_AUTH_API_KEY\` does not match required regex" || return 1
+  expect_not_log "the job script ran" || return 1
+  no_leak "${dir}"
+}
+
+test_failing_job_cleanup() {
+  local dir vars="${work}/vars-failing.yml" jd
+  dir="$(new_project failing-job failing-job)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" failing-job "${vars}"
+  expect_rc 1 || return 1
+  jd="$(job_dir)"
+  [[ -n "${jd}" ]] || fail "the job printed no job directory" || return 1
+  expect_log "anaconda-ci-auth: removed ${jd}" || return 1
+  [[ ! -e "${jd}" ]] || fail "${jd} still exists" || return 1
+  no_job_dirs "${work}/tmp-failing-job" || return 1
+  no_leak "${dir}"
+}
+
+test_stale_sweep() {
+  local dir vars="${work}/vars-stale.yml" first second
+  dir="$(new_project stale stale)"
+  mkdir "${dir}.tmp"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" stale-first "${vars}" timed-out
+  expect_rc 0 || return 1
+  first="$(job_dir)"
+  [[ "${first}" == "${dir}.tmp/anaconda-ci-auth-"* ]] || fail "job dir ${first} is not in ${dir}.tmp" || return 1
+  [[ -f "${first}/keyring" ]] || fail "the timed-out job's directory is not there" || return 1
+  no_leak "${dir}" || return 1
+  glcl "${dir}" stale-next "${vars}" next
+  expect_rc 0 || return 1
+  second="$(job_dir)"
+  [[ -n "${second}" && "${second}" != "${first}" ]] || fail "the next job used ${second}" || return 1
+  expect_log "removed stale job directory ${first}" || return 1
+  [[ ! -e "${first}" ]] || fail "${first} still exists" || return 1
+  no_job_dirs "${dir}.tmp" || return 1
+  no_leak "${dir}"
+}
+
+test_image_job() {
+  local dir vars="${work}/vars-image.yml"
+  dir="$(new_project image image)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" image "${vars}" --force-shell-executor
+  expect_rc 0 || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  no_job_dirs "${work}/tmp-image" || return 1
+  no_leak "${dir}"
+}
+
+test_debug_trace_env_refused() {
+  local dir vars="${work}/vars-debug.yml"
+  dir="$(new_project debug-trace debug-trace)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" debug-trace "${vars}"
+  expect_rc 1 || return 1
+  expect_log "CI_DEBUG_TRACE" || return 1
+  expect_log "setup failed with exit code 2" || return 1
+  expect_not_log "the job script ran" || return 1
+  no_job_dirs "${work}/tmp-debug-trace" || return 1
+  no_leak "${dir}"
+}
+
+test_xtrace_quiet() {
+  local dir vars="${work}/vars-xtrace.yml"
+  dir="$(new_project xtrace xtrace)"
+  write_vars "${vars}" CI_ANACONDA_KEY=key
+  glcl "${dir}" xtrace "${vars}"
+  expect_rc 0 || return 1
+  expect_log "+ test -n ${work}/tmp-xtrace/anaconda-ci-auth-" || return 1
+  expect_log "probe: ok mode=env" || return 1
+  no_leak "${dir}"
+}
+
+test_template_shape() {
+  python3 - "${template}" <<'PY'
+import sys, yaml
+text = open(sys.argv[1]).read()
+header, body = list(yaml.safe_load_all(text))
+problems = []
+for name, job in body.items():
+    if not name.startswith("."):
+        problems.append(f"top-level key {name!r} is not a hidden job (no global keywords, no visible jobs)")
+        continue
+    if "artifacts" in job:
+        problems.append(f"{name} declares artifacts")
+    for part in ("before_script", "after_script", "script"):
+        for line in job.get(part, []):
+            if "$[[" in line:
+                problems.append(f"{name}.{part} interpolates an input into shell")
+for name, spec in header["spec"]["inputs"].items():
+    if "key" in name and "variable" not in name:
+        problems.append(f"input {name!r} looks like it takes a key")
+for p in problems:
+    print("    " + p)
+sys.exit(1 if problems else 0)
+PY
+}
+
+test_lint() {
+  local out="${work}/lint"
+  mkdir -p "${out}"
+  python3 - "${template}" "${out}" <<'PY' || return 1
+import json, sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+assert len(docs) == 2, "expected a spec header and a body"
+for name, doc in zip(("header", "body"), docs):
+    json.dump(doc, open(f"{sys.argv[2]}/{name}.json", "w"))
+inputs = docs[0]["spec"]["inputs"]
+missing = [k for k, v in inputs.items() if not v.get("description")]
+assert not missing, f"inputs without a description: {missing}"
+PY
+  check-jsonschema --builtin-schema vendor.gitlab-ci "${out}/header.json" "${out}/body.json" >"${out}/schema.log" 2>&1 ||
+    { cat "${out}/schema.log"; return 1; }
+  check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci \
+    "${root}/gitlab/examples/.gitlab-ci.yml" "${scenarios}"/*.gitlab-ci.yml >"${out}/examples.log" 2>&1 ||
+    { cat "${out}/examples.log"; return 1; }
+  yamllint -f parsable -c "${root}/.yamllint" "${root}/gitlab" "${root}/tests/gitlab" || return 1
+  (cd "${root}" && shellcheck -x tests/suites/40-gitlab.sh) || return 1
+}
+
+# ---- main ------------------------------------------------------------------------------------
+
+prerequisites() {
+  local ok=0 tool
+  [[ -x "${bin}" ]] || { echo "not ok - prerequisite: ${bin} missing (cargo build)"; ok=1; }
+  [[ -x "${glcl}" ]] || { echo "not ok - prerequisite: gitlab-ci-local missing (tests/bootstrap.sh)"; ok=1; }
+  for tool in rsync git check-jsonschema yamllint shellcheck; do
+    command -v "${tool}" >/dev/null || { echo "not ok - prerequisite: ${tool} missing"; ok=1; }
+  done
+  "${venv}/bin/python" -c 'import anaconda_auth' 2>/dev/null ||
+    { echo "not ok - prerequisite: anaconda-auth missing in ${venv}"; ok=1; }
+  return "${ok}"
+}
+
+start_fake_api() {
+  local i
+  FAKE_API_KEY_SHA256="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)" \
+    python3 "${root}/tests/gitlab/fake_api.py" "${work}/api.port" "${work}/api.log" &
+  api_pid=$!
+  for i in $(seq 1 100); do
+    if [[ -s "${work}/api.port" ]]; then
+      api_port="$(cat "${work}/api.port")"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "not ok - the fake API did not start (${i} tries)"
+  return 1
+}
+
+main() {
+  if ! prerequisites; then
+    echo "${suite}: 0 passed, 1 failed"
+    return 1
+  fi
+  work="$(mktemp -d)"
+  trap finish EXIT
+  mkdir -p "${work}/bin" "${work}/home" "${work}/secrets"
+  ln -s "${bin}" "${work}/bin/anaconda-ci-auth"
+  (umask 077 && printf '%s\n' "${canary_key}" >"${work}/secrets/api-key")
+  : >"${work}/api.log"
+  version="$("${bin}" --version | awk '{print $2}')"
+  start_fake_api || { echo "${suite}: 0 passed, 1 failed"; return 1; }
+
+  run_test "component include, keyring mode: anaconda-auth reads the key from the job keyring" test_component_keyring
+  run_test "File-type variable as the key source (local include with inputs)" test_file_variable
+  run_test "env mode exports ANACONDA_AUTH_API_KEY for the job's script" test_env_mode
+  run_test "an expired key fails the job before its script" test_expired_key
+  run_test "a key the API rejects (401) fails the job" test_rejected_key
+  run_test "online validation against the API answering 200" test_online_ok
+  run_test "a missing required input fails pipeline creation" test_missing_input
+  run_test "a variable reference as api-key-variable fails pipeline creation" test_key_as_input
+  run_test "after_script removes the job directory after a failed script" test_failing_job_cleanup
+  run_test "the next setup sweeps a timed-out job's directory in \${CI_PROJECT_DIR}.tmp" test_stale_sweep
+  run_test "a job with image: (forced shell executor)" test_image_job
+  run_test "CI_DEBUG_TRACE with env mode is refused" test_debug_trace_env_refused
+  run_test "a traced job shell (set -x) does not print the key" test_xtrace_quiet
+  run_test "the template has only hidden jobs, no artifacts, no inputs spliced into shell" test_template_shape
+  run_test "template, example and scenarios pass the GitLab schema, yamllint and shellcheck" test_lint
+
+  echo "${suite}: ${passed} passed, ${failed} failed"
+  ((failed == 0))
+}
+
+main "$@"
