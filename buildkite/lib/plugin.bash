@@ -94,20 +94,37 @@ check_name() {
   fi
 }
 
+# The installer: this repository's scripts/install-binary.sh when the plugin is used from a
+# checkout of the repository (`./buildkite`), else the identical copy in lib/ that a standalone
+# plugin repository carries, with checksums/ at the plugin root (the copies are kept identical by
+# the test suite).
+installer() {
+  local dir
+  dir="$(plugin_dir)"
+  if [[ -f "${dir}/../scripts/install-binary.sh" && -f "${dir}/../Cargo.toml" ]] &&
+    grep -q '^name = "anaconda-ci-auth"' "${dir}/../Cargo.toml"; then
+    printf '%s\n' "$(cd "${dir}/.." && pwd)/scripts/install-binary.sh"
+  else
+    printf '%s\n' "${dir}/lib/install-binary.sh"
+  fi
+}
+
+# install_dir: where download/source put the binary for this job (removed again by pre-exit).
+install_dir() {
+  local job="${BUILDKITE_JOB_ID:-job}"
+  printf '%s/anaconda-ci-auth.bin.%s\n' "${TMPDIR:-/tmp}" "${job//[^A-Za-z0-9-]/_}"
+}
+
 # obtain_binary METHOD VERSION: prints the path of a working anaconda-ci-auth binary.
-# The install script is a copy of the repository's scripts/install-binary.sh kept inside the
-# plugin, so a vendored plugin and a standalone plugin checkout both find it.
 obtain_binary() {
   local method="$1" version="$2" script bin
-  script="$(plugin_dir)/lib/install-binary.sh"
-  if [[ ! -f "${script}" && "${method}" == "path" ]]; then
-    bin="$(command -v anaconda-ci-auth || true)"
-    [[ -n "${bin}" ]] || fail "install: path, but anaconda-ci-auth is not on PATH" \
-      "install the binary on the agent, or use install: download"
-  elif [[ ! -f "${script}" ]]; then
+  script="$(installer)"
+  if [[ ! -f "${script}" ]]; then
     fail "the plugin is incomplete: ${script} is missing" "check out the plugin again"
-  elif ! bin="$(bash "${script}" "${method}" "${version}")" || [[ -z "${bin}" ]]; then
-    fail "could not obtain anaconda-ci-auth ${version} with install method \`${method}\`" \
+  fi
+  if ! bin="$(ANACONDA_CI_AUTH_INSTALL_DIR="$(install_dir)" bash "${script}" "${method}" "${version}")" ||
+    [[ -z "${bin}" ]]; then
+    fail "could not obtain anaconda-ci-auth ${version} with install method \`${method}\` (see above)" \
       "install: path uses the anaconda-ci-auth already on PATH; install: download needs network access to the release"
   fi
   if [[ ! -x "${bin}" ]] || ! "${bin}" --version >/dev/null 2>&1; then

@@ -7,7 +7,7 @@
 fixtures="$(cd "$(dirname "${BASH_SOURCE[0]}")/fixtures" && pwd)"
 
 load_test_libs() {
-  # shellcheck source=tests/lib.sh
+  # shellcheck source=SCRIPTDIR/../lib.sh
   source "${fixtures}/../../lib.sh"
   load "${node_modules}/bats-support/load"
   load "${node_modules}/bats-assert/load"
@@ -16,7 +16,7 @@ load_test_libs() {
 
 # The canary key is made once per file so the fake API (started in setup_file) knows its hash.
 suite_setup_file() {
-  # shellcheck source=tests/lib.sh
+  # shellcheck source=SCRIPTDIR/../lib.sh
   source "${fixtures}/../../lib.sh"
   export SUITE_CANARY_KEY="${canary_key}"
   export SUITE_EXPIRED_KEY="${expired_key}"
@@ -58,7 +58,8 @@ start_fake_api() {
     echo "fake API did not start" >&2
     return 1
   }
-  export FAKE_API_URL="http://127.0.0.1:$(cat "${port_file}")"
+  FAKE_API_URL="http://127.0.0.1:$(cat "${port_file}")"
+  export FAKE_API_URL
 }
 
 stop_fake_api() {

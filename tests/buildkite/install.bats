@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# How the plugin obtains the binary: as a standalone plugin checkout (only the buildkite/ folder,
+# with its own copy of the installer and checksums), downloading a release from a mirror on
+# 127.0.0.1 and verifying it against the committed checksum, and refusing a tampered download.
+
+load helpers
+
+setup_file() {
+  suite_setup_file
+  # A release mirror serving the debug binary as version 9.9.9 for this machine's target.
+  export MIRROR_DIR="${BATS_FILE_TMPDIR}/mirror"
+  export ANACONDA_CI_AUTH_TARGET=x86_64-unknown-linux-musl
+  export ASSET="anaconda-ci-auth-9.9.9-${ANACONDA_CI_AUTH_TARGET}"
+  mkdir -p "${MIRROR_DIR}/v9.9.9"
+  cp "${bin}" "${MIRROR_DIR}/v9.9.9/${ASSET}"
+  "${venv}/bin/python" "${fixtures}/static-server.py" "${BATS_FILE_TMPDIR}/mirror.port" "${MIRROR_DIR}" 3>&- &
+  echo "$!" >"${BATS_FILE_TMPDIR}/mirror.pid"
+  local i
+  for i in $(seq 1 100); do
+    [[ -s "${BATS_FILE_TMPDIR}/mirror.port" ]] && break
+    sleep 0.05
+  done
+  export ANACONDA_CI_AUTH_DOWNLOAD_BASE="http://127.0.0.1:$(cat "${BATS_FILE_TMPDIR}/mirror.port")"
+}
+
+teardown_file() {
+  kill "$(cat "${BATS_FILE_TMPDIR}/mirror.pid")" 2>/dev/null || true
+  suite_teardown_file
+}
+
+setup() {
+  suite_setup
+  # A standalone plugin repository: only the plugin folder, nowhere near this repository.
+  standalone="${BATS_TEST_TMPDIR}/anaconda-ci-auth-buildkite-plugin"
+  cp -R "${BATS_TEST_DIRNAME}/../../buildkite" "${standalone}"
+  export FAKE_AGENT_DIR="${BATS_TEST_TMPDIR}/agent-calls"
+  export PATH="${fixtures}/bin:/usr/local/bin:/usr/bin:/bin"
+  export BUILDKITE=true BUILDKITE_JOB_ID="5b0e7d0e-1111-4c2a-8d55-0a9c7e4f3b21"
+  export BUILDKITE_PLUGIN_NAME=ANACONDA_CI_AUTH
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VALIDATE=offline
+  export ANACONDA_AUTH_API_KEY="${canary_key}"
+  dump="${BATS_TEST_TMPDIR}/hook-env.sh"
+}
+
+# Runs the standalone plugin's environment hook, a command and pre-exit, like the agent.
+run_standalone_job() {
+  env_rc=0 cmd_rc=0 exit_rc=0
+  bash -c '. "$1" && export -p >"$2"' _ "${standalone}/hooks/environment" "${dump}" >>"${log}" 2>&1 || env_rc=$?
+  if ((env_rc == 0)); then
+    env -i bash -c '. "$1"; eval "$2"' _ "${dump}" "$1" >>"${log}" 2>&1 || cmd_rc=$?
+    env -i bash -c '. "$1"; . "$2"' _ "${dump}" "${standalone}/hooks/pre-exit" >>"${log}" 2>&1 || exit_rc=$?
+  fi
+}
+
+@test "a standalone plugin checkout downloads the release, verifies its checksum and uses it" {
+  printf '%s  %s\n' "$(sha256sum "${bin}" | cut -d' ' -f1)" "${ASSET}" >"${standalone}/checksums/v9.9.9.txt"
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_INSTALL=download
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VERSION=9.9.9
+  run_standalone_job 'echo "bin=${ANACONDA_CI_AUTH_PLUGIN_BIN}"; echo "loaded-sha256=$('"${venv}"'/bin/python '"${fixtures}"'/load-key.py)"'
+  run cat "${log}"
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  assert_output --partial "verified ${ASSET}"
+  assert_output --partial "bin=${TMPDIR}/anaconda-ci-auth.bin.${BUILDKITE_JOB_ID}/bin/anaconda-ci-auth"
+  assert_output --partial "loaded-sha256=${SUITE_CANARY_SHA256}"
+  # pre-exit removed the job directory and the downloaded binary
+  run find "${TMPDIR}" -mindepth 1 -maxdepth 1 -name 'anaconda-ci-auth*'
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
+@test "a download whose checksum does not match is refused and never run" {
+  printf '%s  %s\n' "$(printf 'tampered' | sha256sum | cut -d' ' -f1)" "${ASSET}" >"${standalone}/checksums/v9.9.9.txt"
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_INSTALL=download
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VERSION=9.9.9
+  run bash -c '. "$1"' _ "${standalone}/hooks/environment"
+  assert_failure 1
+  assert_output --partial "checksum mismatch"
+  assert_output --partial "could not obtain anaconda-ci-auth 9.9.9 with install method \`download\`"
+  run find "${TMPDIR}" -name 'anaconda-ci-auth' -type f
+  assert_output ""
+}
+
+@test "a version without committed checksums is refused with a clear error" {
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_INSTALL=download
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VERSION=9.9.8
+  run bash -c '. "$1"' _ "${standalone}/hooks/environment"
+  assert_failure 1
+  assert_output --partial "no checksums for version 9.9.8"
+}
+
+@test "a standalone plugin checkout uses the binary on PATH with install: path" {
+  export PATH="$(dirname "${bin}"):${PATH}"
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_INSTALL=path
+  run_standalone_job 'echo "bin=${ANACONDA_CI_AUTH_PLUGIN_BIN}"'
+  run cat "${log}"
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  assert_output --partial "bin=${bin}"
+  assert_logs_clean "${log}"
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bats
+# Static checks of the plugin: lint, plugin.yml's schema and the README examples against it, and
+# the copies a standalone plugin repository carries staying identical to the repository's.
+
+load helpers
+
+plugin="$(cd "${BATS_TEST_DIRNAME}/../../buildkite" && pwd)"
+
+setup() {
+  load_test_libs
+}
+
+@test "shellcheck passes on every hook and library" {
+  run shellcheck -x "${plugin}/hooks/environment" "${plugin}/hooks/pre-exit" "${plugin}/lib/plugin.bash" \
+    "${BATS_TEST_DIRNAME}/helpers.bash" "${fixtures}/bin/buildkite-agent"
+  assert_success
+}
+
+@test "yamllint passes on plugin.yml" {
+  run yamllint -c "${root}/.yamllint" "${plugin}/plugin.yml"
+  assert_success
+}
+
+@test "plugin.yml is strict: additionalProperties false and a description for every property" {
+  run python3 - "${plugin}/plugin.yml" <<'PY'
+import sys, yaml
+conf = yaml.safe_load(open(sys.argv[1]))["configuration"]
+assert conf["additionalProperties"] is False, "additionalProperties must be false"
+missing = [name for name, prop in conf["properties"].items() if not prop.get("description")]
+assert not missing, f"properties without a description: {missing}"
+print(len(conf["properties"]), "properties described")
+PY
+  assert_success
+  assert_output --partial "properties described"
+}
+
+@test "every pipeline example in the README validates against plugin.yml" {
+  run python3 "${fixtures}/check-examples.py" "${plugin}/plugin.yml" "${plugin}/README.md"
+  assert_success
+  assert_output --regexp "[5-9] configurations, 0 invalid"
+}
+
+@test "the schema rejects misspelt options, bad values, two key sources and a pasted key" {
+  run python3 "${fixtures}/check-examples.py" "${plugin}/plugin.yml" "${fixtures}/bad-examples.yml"
+  assert_failure
+  assert_output --partial "6 configurations, 6 invalid"
+}
+
+@test "the plugin's default binary version is the crate version" {
+  local crate plugin_version
+  crate="$(sed -n 's/^version = "\(.*\)"/\1/p' "${root}/Cargo.toml" | head -n 1)"
+  plugin_version="$(sed -n 's/^ANACONDA_CI_AUTH_PLUGIN_DEFAULT_VERSION="\(.*\)"/\1/p' "${plugin}/lib/plugin.bash")"
+  assert_equal "${plugin_version}" "${crate}"
+  run grep -c "anaconda-ci-auth#v${crate}" "${plugin}/README.md"
+  assert_output --regexp '^[1-9]'
+}
+
+@test "the plugin's installer and checksums are identical to the repository's" {
+  run diff "${root}/scripts/install-binary.sh" "${plugin}/lib/install-binary.sh"
+  assert_success
+  run diff -r "${root}/checksums" "${plugin}/checksums"
+  assert_success
+}
