@@ -95,11 +95,16 @@ fn client(opts: &OnlineOptions, origin: reqwest::Url) -> Result<Client> {
         .timeout(PER_ATTEMPT_TIMEOUT.min(opts.deadline.max(Duration::from_secs(1))));
     for path in &opts.ca_bundles {
         let pem = std::fs::read(path).map_err(|e| Error::fs("read CA bundle", path, e))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        let not_pem = || {
             Error::usage(format!("`{}` is not a PEM certificate bundle", path.display()))
-                .cause(e)
-                .hint("pass a PEM file with --ca-bundle, SSL_CERT_FILE or REQUESTS_CA_BUNDLE")
-        })?;
+                .hint("pass a PEM file (-----BEGIN CERTIFICATE-----) with --ca-bundle, SSL_CERT_FILE or REQUESTS_CA_BUNDLE")
+        };
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| not_pem().cause(e))?;
+        // A file without a single certificate parses as an empty bundle: say so instead of
+        // failing later with an unexplained certificate error.
+        if certs.is_empty() {
+            return Err(not_pem());
+        }
         for cert in certs {
             builder = builder.add_root_certificate(cert);
         }

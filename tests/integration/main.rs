@@ -9,3 +9,4 @@ mod fake_api;
 mod leaks;
 mod online;
 mod register;
+mod tls;
