@@ -358,9 +358,33 @@ fn tls_error(problem: TlsProblem, url: &str, e: &reqwest::Error) -> Error {
         .hint("check the host and port of --api-url: this looks like a plain http:// server (http:// is only allowed for loopback test servers)")
         .hint(CA_HINT),
         TlsProblem::Handshake => {
-            Error::new(Kind::Unreachable, format!("TLS error talking to `{url}`"))
-                .cause(redacted_cause(e))
-                .hint(CA_HINT)
+            let cause = redacted_cause(e);
+            let lower = cause.to_ascii_lowercase();
+            let (what, hint) = if lower.contains("unknownissuer") {
+                (
+                    ": the server's certificate is signed by a CA this machine does not trust",
+                    CA_HINT,
+                )
+            } else if lower.contains("not valid for name") {
+                (
+                    ": the server's certificate is for another host name",
+                    "check the host in --api-url (or --domain); it must match the server's certificate",
+                )
+            } else if lower.contains("expired") || lower.contains("notvalidyet") {
+                (
+                    ": the server's certificate is expired or not yet valid",
+                    "check this machine's clock; if the clock is right, the server's certificate has expired",
+                )
+            } else {
+                ("", CA_HINT)
+            };
+            let mut err = Error::new(Kind::Unreachable, format!("TLS error talking to `{url}`{what}"))
+                .cause(cause)
+                .hint(hint);
+            if hint != CA_HINT {
+                err = err.hint(CA_HINT);
+            }
+            err
         }
     }
 }

@@ -150,7 +150,10 @@ fn untrusted_certificate_then_trusted_through_ca_bundle_and_ssl_cert_file() {
     let (out, took) = validate(&sb, &key, &[], &["--api-url", &url, "--timeout", "10s"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(7), "{err}");
-    assert!(err.contains("TLS error"), "{err}");
+    assert!(
+        err.contains("signed by a CA this machine does not trust"),
+        "{err}"
+    );
     assert!(
         err.contains("--ca-bundle, SSL_CERT_FILE or REQUESTS_CA_BUNDLE"),
         "{err}"
@@ -170,6 +173,18 @@ fn untrusted_certificate_then_trusted_through_ca_bundle_and_ssl_cert_file() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["validation"]["username"], "tls-bot");
+
+    // Trusted CA, but the certificate is for 127.0.0.1, not localhost.
+    let other_name = format!("https://localhost:{}", server.port);
+    let (out, _) = validate(
+        &sb,
+        &key,
+        &[],
+        &["--api-url", &other_name, "--ca-bundle", ca, "--timeout", "10s"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.contains("certificate is for another host name"), "{err}");
 
     let (out, _) = validate(
         &sb,
