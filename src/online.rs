@@ -6,7 +6,8 @@
 //! Redirects are followed only within the same origin, so the Authorization header never
 //! reaches another host; a redirect loop, a TLS failure and an oversized or non-JSON answer are
 //! reported at once, not retried. Each attempt only gets what is left of the deadline, and
-//! response bodies are capped.
+//! response bodies are capped. A loopback `--api-url` (the only place plain http is allowed) is
+//! reached directly, never through a proxy from the environment.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -77,6 +78,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 }
 
 fn client(opts: &OnlineOptions, origin: reqwest::Url) -> Result<Client> {
+    let loopback = is_loopback(&origin);
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         let same_origin = attempt.url().scheme() == origin.scheme()
             && attempt.url().host_str() == origin.host_str()
@@ -89,7 +91,13 @@ fn client(opts: &OnlineOptions, origin: reqwest::Url) -> Result<Client> {
             attempt.follow()
         }
     });
-    let mut builder = Client::builder()
+    let mut builder = Client::builder();
+    if loopback {
+        // A loopback API (plain http is allowed only there) is reached directly, never through
+        // a proxy from the environment that would carry the key off this machine.
+        builder = builder.no_proxy();
+    }
+    let mut builder = builder
         .redirect(policy)
         .connect_timeout(Duration::from_secs(10))
         .timeout(PER_ATTEMPT_TIMEOUT.min(opts.deadline.max(Duration::from_secs(1))));

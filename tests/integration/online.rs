@@ -323,3 +323,31 @@ fn a_redirect_loop_is_not_retried_until_the_deadline() {
     );
     assert!(api.count() <= 6, "{} requests", api.count());
 }
+
+#[test]
+fn plain_http_to_loopback_never_goes_through_a_proxy() {
+    // http:// is allowed only because the request stays on this machine; a proxy from the
+    // environment would carry the key in plain text over the network.
+    let proxy = FakeApi::always(Reply::ok("proxy"));
+    let api = FakeApi::always(Reply::ok("ci-bot"));
+    let sb = Sandbox::new();
+    let key = canary();
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        let (out, _) = {
+            let start = Instant::now();
+            let out = sb
+                .cmd()
+                .env("ANACONDA_AUTH_API_KEY", &key)
+                .env(var, proxy.url())
+                .args(["validate", "--api-url", &api.url(), "--timeout", "5s", "--json"])
+                .timeout(Duration::from_secs(30))
+                .output()
+                .unwrap();
+            (out, start.elapsed())
+        };
+        assert_eq!(code(&out), 0, "{var}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["validation"]["username"], "ci-bot", "{var}");
+        assert_eq!(proxy.count(), 0, "{var}: the request went through the proxy");
+    }
+}
