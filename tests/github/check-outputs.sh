@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run inside a test workflow after the action: the outputs (OUT_* variables mapped from
-# steps.<id>.outputs) are set and agree with the variables the action exported.
+# steps.<id>.outputs) are set and agree with the variables the action exported. Portable to the
+# Linux, macOS and Windows (Git Bash) runners; file modes are not checked on Windows.
 # Usage: bash tests/github/check-outputs.sh keyring|env|both   (EXPECT_USERNAME optional)
 set -euo pipefail
 
@@ -9,10 +10,30 @@ fail() {
   exit 1
 }
 
+# unix_path PATH: the path with forward slashes (Windows paths through cygpath).
+unix_path() {
+  if command -v cygpath >/dev/null 2>&1; then
+    cygpath -u "$1"
+  else
+    printf '%s\n' "$1"
+  fi
+}
+
+# check_mode PATH MODE: the file's permission bits are MODE (skipped on Windows).
+check_mode() {
+  local got
+  case "$(uname -s)" in
+    Linux) got="$(stat -c %a "$1")" ;;
+    Darwin) got="$(stat -f %Lp "$1")" ;;
+    *) return 0 ;;
+  esac
+  [[ "${got}" == "$2" ]] || fail "$1 has mode ${got}, expected $2"
+}
+
 check_common() {
   [[ -d "${OUT_DIR}" ]] || fail "output dir is not a directory"
-  [[ "${OUT_DIR}" == "${RUNNER_TEMP}"/* ]] || fail "the job directory is not under RUNNER_TEMP"
-  [[ "$(stat -c %a "${OUT_DIR}")" == 700 ]] || fail "the job directory is not private (0700)"
+  [[ "$(unix_path "${OUT_DIR}")" == "$(unix_path "${RUNNER_TEMP}")"/* ]] || fail "the job directory is not under RUNNER_TEMP"
+  check_mode "${OUT_DIR}" 700
   [[ "${OUT_CONDARC}" == "${CONDARC:-}" && -f "${OUT_CONDARC}" ]] || fail "condarc-path does not match CONDARC"
   [[ "${OUT_STATE}" == "${ANACONDA_CI_AUTH_STATE:-}" && -f "${OUT_STATE}" ]] || fail "state-path does not match ANACONDA_CI_AUTH_STATE"
   [[ "${OUT_FINGERPRINT}" =~ ^sha256:[0-9a-f]{16}$ ]] || fail "fingerprint is \`${OUT_FINGERPRINT}\`"
@@ -24,7 +45,7 @@ check_common() {
 
 check_keyring() {
   [[ "${OUT_KEYRING}" == "${ANACONDA_AUTH_KEYRING_PATH:-}" && -f "${OUT_KEYRING}" ]] || fail "keyring-path does not match ANACONDA_AUTH_KEYRING_PATH"
-  [[ "$(stat -c %a "${OUT_KEYRING}")" == 600 ]] || fail "the keyring is not private (0600)"
+  check_mode "${OUT_KEYRING}" 600
 }
 
 check_env() {
