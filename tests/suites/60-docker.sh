@@ -115,6 +115,27 @@ test_docker_secret_keyring() {
   no_leak_in "${out}.stdout" "${out}.stderr"
 }
 
+# The build-push-action workflow relies on the step outputs docker-secret sets on GitHub.
+test_docker_secret_github() {
+  local out="${work}/out/docker-secret-github" gh="${work}/gh"
+  mkdir -p "${gh}"
+  : >"${gh}/output"
+  : >"${gh}/env"
+  GITHUB_ACTIONS=true GITHUB_OUTPUT="${gh}/output" GITHUB_ENV="${gh}/env" RUNNER_TEMP="${gh}" \
+    ANACONDA_AUTH_API_KEY="${canary_key}" "${bin}" docker-secret --validate offline \
+    >"${out}.stdout" 2>"${out}.stderr"
+  local path dir
+  path="$(grep -A1 '^secret-file<<' "${gh}/output" | sed -n 2p)"
+  dir="$(grep -A1 '^dir<<' "${gh}/output" | sed -n 2p)"
+  [[ -n "${path}" && "${path}" == "${dir}/"* ]] || fail "no secret-file/dir outputs"
+  cmp -s "${path}" "${work}/key" || fail "the secret-file output is not the key file"
+  expect_in "${out}.stdout" "::add-mask::"
+  grep -v '^::add-mask::' "${out}.stdout" >"${out}.unmasked" || true
+  no_leak_in "${out}.unmasked" "${out}.stderr" "${gh}/output" "${gh}/env"
+  "${bin}" cleanup --ci none --dir "${dir}" 2>/dev/null
+  [[ ! -e "${path}" ]] || fail "cleanup --dir left the secret file"
+}
+
 # load_keyring HOME [ENV...]: the real anaconda-auth loads the keyring under HOME; prints the SHA-256
 # of the API key it found, or the error's type.
 load_keyring() {
@@ -310,6 +331,7 @@ main() {
   check "compose.yaml and the build-push-action workflow validate" test_compose_and_workflow
   check "docker-secret writes the key file and prints --secret" test_docker_secret_key
   check "docker-secret --kind keyring prints --secret for the keyring" test_docker_secret_keyring
+  check "docker-secret on GitHub: masks, sets secret-file and dir, cleanup removes them" test_docker_secret_github
   check "real anaconda-auth loads the keyring secret (read-only: only with PYTHON_KEYRING_BACKEND)" test_keyring_loads_in_anaconda_auth
   check "dockerd starts and the local base images exist" test_dockerd_starts
   check "registration example: conda gets the secret in each step" test_registration_builds
