@@ -40,7 +40,8 @@ pub(crate) fn register(
     extra_env: &[(String, String)],
 ) -> Result<&'static str> {
     let conda = find_conda(ctx, conda)?;
-    let run = |args: &[&str]| -> Result<(bool, String)> {
+    // (success, stdout, stdout and stderr redacted for error messages)
+    let run = |args: &[&str]| -> Result<(bool, String, String)> {
         let mut cmd = Command::new(&conda);
         cmd.args(args)
             .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -70,9 +71,11 @@ pub(crate) fn register(
         let status = child
             .wait()
             .map_err(|e| Error::new(Kind::Conda, "conda did not finish").cause(e))?;
-        Ok((status.success(), ui::redact(&format!("{out}{err}"))))
+        let combined = ui::redact(&format!("{out}{err}"));
+        Ok((status.success(), out.into_owned(), combined))
     };
-    let (ok, listing) = run(&["list", "--name", "base", "--json", "--full-name", PACKAGE])?;
+    // Only stdout is the JSON listing: conda prints warnings (e.g. about a newer version) on stderr.
+    let (ok, listing, _) = run(&["list", "--name", "base", "--json", "--full-name", PACKAGE])?;
     let installed = ok
         && serde_json::from_str::<serde_json::Value>(&listing)
             .ok()
@@ -99,7 +102,7 @@ pub(crate) fn register(
         "--yes",
     ];
     ui::info(&format!("anaconda-ci-auth: running conda {}", install.join(" ")));
-    let (ok, output) = run(&install)?;
+    let (ok, _, output) = run(&install)?;
     if ok {
         return Ok("installed");
     }
@@ -107,14 +110,14 @@ pub(crate) fn register(
         ui::warn(
             "conda reported `AnacondaAuthError: Token not found` (an incompatible anaconda-auth in base); reinstalling anaconda-auth",
         );
-        let (removed, out) = run(&["remove", "--name", "base", "anaconda-auth", "--force", "--yes"])?;
+        let (removed, _, out) = run(&["remove", "--name", "base", "anaconda-auth", "--force", "--yes"])?;
         if !removed {
             return Err(conda_failed(
                 "conda remove --name base anaconda-auth --force",
                 &out,
             ));
         }
-        let (ok, out) = run(&install)?;
+        let (ok, _, out) = run(&install)?;
         if ok {
             return Ok("reinstalled");
         }

@@ -20,6 +20,9 @@ leak() {
 }
 case "$1" in
 list)
+    if [ -n "${FAKE_CONDA_WARN-}" ]; then
+        echo "==> WARNING: A newer version of conda exists. <==" >&2
+    fi
     if [ "${FAKE_CONDA_MODE-}" = installed ]; then
         echo '[{"base_url":"https://repo.anaconda.cloud/repo/anaconda-tools","name":"anaconda-registration","version":"0.3.0"}]'
     else
@@ -300,4 +303,17 @@ fn standalone_register_scrubs_the_key_in_the_job_keyring() {
     assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
     assert_no_leak("stdout", &out.stdout, &key);
     assert_no_leak("stderr", &out.stderr, &key);
+}
+
+#[test]
+fn a_warning_on_stderr_does_not_hide_the_installed_package() {
+    let c = Conda::new();
+    let out = c.run(
+        "installed",
+        None,
+        &[("FAKE_CONDA_WARN", "1")],
+        &["register", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(c.calls(), vec![LIST], "reinstalled a package that is there");
 }
