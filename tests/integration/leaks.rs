@@ -478,7 +478,8 @@ fn github_actions_in_every_mode() {
             let sb = Sandbox::new();
             let gh = Github::new(&sb);
             let key = canary();
-            let mut args = vec!["setup", "--validate", "offline", "--mode", mode];
+            // The platform named explicitly, as the action does, as well as detected.
+            let mut args = vec!["--ci", "github", "setup", "--validate", "offline", "--mode", mode];
             if json_flag {
                 args.push("--json");
             }
@@ -555,7 +556,16 @@ fn gitlab() {
         let out = run(
             &sb,
             &base,
-            &["setup", "--validate", "offline", "--mode", mode, "--json"],
+            &[
+                "--ci",
+                "gitlab",
+                "setup",
+                "--validate",
+                "offline",
+                "--mode",
+                mode,
+                "--json",
+            ],
         );
         assert_eq!(code(&out), Some(0), "{}", stderr(&out));
         check(&format!("gitlab {mode}"), &sb, &key, &out, &[]);
@@ -590,7 +600,11 @@ fn buildkite_gets_the_key_on_stdin_only() {
         ("BUILDKITE_JOB_ID", "0190"),
         ("PATH", &sb.path_with_bin()),
     ];
-    let out = run(&sb, &env, &["setup", "--validate", "offline", "--json"]);
+    let out = run(
+        &sb,
+        &env,
+        &["--ci", "buildkite", "setup", "--validate", "offline", "--json"],
+    );
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     check("buildkite", &sb, &key, &out, std::slice::from_ref(&stdin_log));
     let argv = std::fs::read_to_string(&argv_log).unwrap();
