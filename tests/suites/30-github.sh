@@ -184,6 +184,18 @@ test_expired() {
   no_leak "${log}"
 }
 
+test_bad_inputs() {
+  local log="${work}/inputs.log"
+  act_run "${log}" -- push -W tests/github/workflows/inputs.yml --insecure-secrets
+  check "both jobs checked the failure" test "$(grep -c 'check-failed: the action failed and left nothing behind' "${log}")" -eq 2
+  log_has "${log}" "::error title=anaconda-ci-auth::input \`api-key\` is empty"
+  log_has "${log}" "exit status 3"
+  log_has "${log}" "::error title=anaconda-ci-auth::input \`mode\` is"
+  log_has "${log}" "expected keyring, env or both"
+  log_has "${log}" "exit status 2"
+  no_leak "${log}"
+}
+
 test_rejected() {
   local log="${work}/rejected.log"
   act_run "${log}" -- push -W tests/github/workflows/rejected.yml --insecure-secrets
@@ -430,6 +442,7 @@ main() {
   run_test "act: env and both modes export the key for anaconda-auth" test_env_modes
   run_test "act: env and both modes with --insecure-secrets never print the key" test_env_modes_insecure
   run_test "act: an expired or too short-lived key fails the step" test_expired
+  run_test "act: an empty api-key or a bad input fails before setup" test_bad_inputs
   run_test "act: a key the API rejects (401) fails the step" test_rejected
   run_test "act: online validation sets the username output" test_online
   run_test "act: the cleanup sub-action leaves nothing behind" test_cleanup
