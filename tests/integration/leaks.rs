@@ -816,3 +816,64 @@ fn buildkite_without_an_agent_warns() {
     );
     check("buildkite without agent", &sb, &key, &out, &[]);
 }
+
+#[test]
+fn a_second_setup_in_the_same_dir_replaces_the_old_key_everywhere() {
+    let sb = Sandbox::new();
+    let old = jwt(now() + 86_400 * 30, "OLD-KEY-9d1e");
+    let new = canary();
+    let dir = sb.path().join("job");
+    for (key, mode) in [(&old, "both"), (&new, "both")] {
+        let out = run(
+            &sb,
+            &[("ANACONDA_AUTH_API_KEY", key)],
+            &[
+                "setup",
+                "--validate",
+                "offline",
+                "--mode",
+                mode,
+                "--dir",
+                dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        check("second setup", &sb, key, &out, &[]);
+    }
+    // The old key is nowhere, not even in the key files.
+    assert_no_leak_in_tree(sb.path(), &old, &[]);
+    let keyring = std::fs::read_to_string(dir.join("keyring")).unwrap();
+    let api_key = std::fs::read_to_string(dir.join("api-key")).unwrap();
+    assert_eq!(api_key, new);
+    assert!(keyring.starts_with("{\"Anaconda Cloud\""));
+    let out = run(&sb, &[], &["cleanup", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(!dir.exists());
+}
+
+#[test]
+fn switching_mode_in_the_same_dir_leaves_no_stale_key_file() {
+    let sb = Sandbox::new();
+    let old = jwt(now() + 86_400 * 30, "OLD-KEY-5b7a");
+    let new = canary();
+    let dir = sb.path().join("job");
+    let d = dir.to_str().unwrap();
+    let out = run(
+        &sb,
+        &[("ANACONDA_AUTH_API_KEY", &old)],
+        &["setup", "--validate", "offline", "--mode", "env", "--dir", d],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let out = run(
+        &sb,
+        &[("ANACONDA_AUTH_API_KEY", &new)],
+        &["setup", "--validate", "offline", "--mode", "keyring", "--dir", d],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_no_leak_in_tree(sb.path(), &old, &[]);
+    let env_sh = std::fs::read_to_string(dir.join("env.sh")).unwrap();
+    assert!(!env_sh.contains("ANACONDA_AUTH_API_KEY"), "{env_sh}");
+    let out = run(&sb, &[], &["cleanup", "--dir", d]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(!dir.exists(), "{:?}", walk(&dir));
+}
