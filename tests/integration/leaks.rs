@@ -877,3 +877,39 @@ fn switching_mode_in_the_same_dir_leaves_no_stale_key_file() {
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert!(!dir.exists(), "{:?}", walk(&dir));
 }
+
+#[test]
+fn cleanup_removes_a_docker_secret_written_with_out() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let secret = sb.path().join("ctx/anaconda.secret");
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    let out = run(
+        &sb,
+        &[("ANACONDA_AUTH_API_KEY", &key)],
+        &[
+            "docker-secret",
+            "--validate",
+            "offline",
+            "--out",
+            secret.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    check(
+        "docker-secret --out --json",
+        &sb,
+        &key,
+        &out,
+        std::slice::from_ref(&secret),
+    );
+    let j = json(&out);
+    assert_eq!(j["path"].as_str().unwrap(), secret.to_str().unwrap());
+    let dir = j["dir"].as_str().unwrap().to_owned();
+    let out = run(&sb, &[], &["cleanup", "--dir", &dir]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(!secret.exists(), "cleanup left the secret file");
+    assert!(!Path::new(&dir).exists());
+    assert_no_leak_in_tree(sb.path(), &key, &[]);
+}
