@@ -182,7 +182,7 @@ class Case:
         proc = subprocess.run(argv, env=full, capture_output=True, text=True, timeout=TIMEOUT, cwd=self.tmp)
         self._finish(f"anaconda-auth {version} child", proc, expect)
         lines = proc.stdout.strip().splitlines()
-        return json.loads(lines[-1]) if lines and expect == 0 else proc
+        return json.loads(lines[-1]) if lines and proc.returncode == 0 else proc
 
 
 # Library snippets run in the child. They print hashes, never keys.

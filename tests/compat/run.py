@@ -18,7 +18,7 @@ from pathlib import Path
 
 import compat
 
-MODULES = ("test_keyring", "test_merge", "test_env_condarc", "test_online")
+MODULES = ("test_keyring", "test_merge", "test_env_condarc", "test_online", "test_other_paths")
 
 
 def world_from_env(workdir):
