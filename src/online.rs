@@ -234,7 +234,8 @@ fn classify(resp: Response, url: &str) -> Result<Outcome> {
             let username = ["/user/username", "/user/email", "/username"]
                 .iter()
                 .find_map(|p| json.pointer(p).and_then(|v| v.as_str()))
-                .map(str::to_owned);
+                .map(clean_username)
+                .filter(|u| !u.is_empty());
             Ok(Outcome::Done(Account { username }))
         }
         401 | 403 => {
@@ -272,6 +273,17 @@ fn classify(resp: Response, url: &str) -> Result<Outcome> {
         )
         .hint("check --api-url; use --validate offline to skip the online check")),
     }
+}
+
+/// The username as the server sent it, made safe to print: no control characters (a newline
+/// could start a CI workflow command in the log), and not absurdly long.
+fn clean_username(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_control())
+        .take(256)
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 fn read_capped(resp: Response, url: &str) -> Result<Vec<u8>> {

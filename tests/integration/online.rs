@@ -364,3 +364,26 @@ fn plain_http_to_loopback_never_goes_through_a_proxy() {
         assert_eq!(proxy.count(), 0, "{var}: the request went through the proxy");
     }
 }
+
+#[test]
+fn a_username_cannot_inject_lines_into_the_log() {
+    let api = FakeApi::always(Reply::json(
+        200,
+        r#"{"user":{"username":"ci-bot\n::warning::injected\r\n::set-output name=x::y\u001b[2J"}}"#,
+    ));
+    for json_flag in [false, true] {
+        let (out, _, _) = validate(&api.url(), "5s", json_flag);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.lines().any(|l| l.trim_start().starts_with("::")), "{text}");
+            assert!(!text.contains('\u{1b}'), "{text}");
+        }
+        if json_flag {
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let name = json["validation"]["username"].as_str().unwrap();
+            assert!(name.starts_with("ci-bot"), "{name}");
+            assert!(!name.chars().any(char::is_control), "{name:?}");
+        }
+    }
+}
