@@ -2,7 +2,8 @@
 # Jenkins step: validate the Anaconda API key bound by withCredentials and write this build's job
 # directory (keyring, condarc, env.sh) at the fixed path later `sh` steps load it from.
 # Prints the `export` lines on stdout, so one step can also `eval "$(.../anaconda-ci-auth-setup.sh)"`.
-# Extra arguments go to `anaconda-ci-auth setup` (e.g. --channel, --validate, --mode).
+# Extra arguments go to `anaconda-ci-auth setup` (e.g. --channel, --validate, --mode);
+# ANACONDA_CI_AUTH_API_URL, when set, becomes --api-url.
 # The key is read from ANACONDA_AUTH_API_KEY (or the variable named by ANACONDA_CI_AUTH_KEY_ENV);
 # masking it in the console log is the credentials-binding plugin's job.
 set -euo pipefail
@@ -24,7 +25,11 @@ main() {
   fi
   dir="$(anaconda_ci_auth_dir)"
   bin="$(anaconda_ci_auth_bin)"
-  "${bin}" setup --ci jenkins --dir "${dir}" --api-key-env "${key_env}" --print-env sh "$@"
+  local -a args=(setup --ci jenkins --dir "${dir}" --api-key-env "${key_env}" --print-env sh)
+  if [[ -n "${ANACONDA_CI_AUTH_API_URL:-}" ]]; then
+    args+=(--api-url "${ANACONDA_CI_AUTH_API_URL}")
+  fi
+  "${bin}" "${args[@]}" "$@"
   echo "anaconda-ci-auth: later steps load the environment with: . ${dir}/env.sh" >&2
 }
 

@@ -1,0 +1,257 @@
+#!/usr/bin/env bats
+# The Jenkins steps: the example Jenkinsfile's `sh '''...'''` blocks and the jenkins/ scripts run
+# the way Jenkins runs `sh` steps: each in a new `/bin/sh -xe` with only Jenkins' variables
+# (WORKSPACE, WORKSPACE_TMP, BUILD_TAG, ...), in the workspace, with ANACONDA_AUTH_API_KEY only
+# inside withCredentials blocks. The real binary, a fake conda that asks the real anaconda-auth
+# which key it would send, and a fake Anaconda API on 127.0.0.1.
+
+load ../buildkite/helpers
+
+jenkins_src="$(cd "${BATS_TEST_DIRNAME}/../../jenkins" && pwd)"
+jenkins_fixtures="$(cd "${BATS_TEST_DIRNAME}/fixtures" && pwd)"
+
+setup_file() {
+  suite_setup_file
+}
+
+teardown_file() {
+  suite_teardown_file
+}
+
+setup() {
+  suite_setup
+  workspace="${BATS_TEST_TMPDIR}/workspace/team_anaconda job"
+  mkdir -p "${workspace}" "${workspace}@tmp"
+  cp -R "${jenkins_src}" "${workspace}/jenkins"
+  key_file="${BATS_TEST_TMPDIR}/credential"
+  (umask 077 && printf '%s' "${canary_key}" >"${key_file}")
+  steps="${BATS_TEST_TMPDIR}/steps"
+  mkdir -p "${steps}"
+  jenkins_env=(
+    "HOME=${HOME}" "TMPDIR=${TMPDIR}" "LANG=C.UTF-8"
+    "PATH=${jenkins_fixtures}/bin:$(dirname "${bin}"):/usr/local/bin:/usr/bin:/bin"
+    "WORKSPACE=${workspace}" "WORKSPACE_TMP=${workspace}@tmp"
+    "JENKINS_URL=http://jenkins.example.com/" "JOB_NAME=team/anaconda job" "BUILD_NUMBER=42"
+    "BUILD_ID=42" "BUILD_TAG=jenkins-team-anaconda job-42" "NODE_NAME=built-in" "EXECUTOR_NUMBER=0"
+    "ANACONDA_CI_AUTH_API_URL=${FAKE_API_URL}"
+    "FAKE_CONDA_PYTHON=${venv}/bin/python" "FAKE_CONDA_LOAD_KEY=${fixtures}/load-key.py"
+  )
+}
+
+# sh_step credentials|plain SCRIPT_FILE [VAR=value...]: one Jenkins `sh` step. With credentials the
+# key is in the step's environment, as withCredentials puts it (read from a file inside the
+# step's own shell, so it is on no command line). Output goes to ${log}; returns the step's status.
+sh_step() {
+  local creds="$1" script="$2"
+  shift 2
+  local kf=""
+  [[ "${creds}" == credentials ]] && kf="${key_file}"
+  (cd "${workspace}" && env -i "${jenkins_env[@]}" "$@" KEY_FILE="${kf}" bash -c '
+    if [ -n "${KEY_FILE}" ]; then ANACONDA_AUTH_API_KEY="$(cat "${KEY_FILE}")"; export ANACONDA_AUTH_API_KEY; fi
+    unset KEY_FILE
+    exec /bin/sh -xe "$0"' "${script}") >>"${log}" 2>&1
+}
+
+# step_file NAME TEXT: writes a step script.
+step_file() {
+  printf '%s\n' "$2" >"${steps}/$1.sh"
+  printf '%s\n' "${steps}/$1.sh"
+}
+
+job_dirs_anywhere() {
+  find "${TMPDIR}" "${workspace}@tmp" -mindepth 1 -maxdepth 1 -name 'anaconda-ci-auth-*'
+}
+
+@test "the Jenkinsfile's sh steps run in order, each in a new shell, and leave nothing behind" {
+  run "${venv}/bin/python" "${jenkins_fixtures}/sh-steps.py" "${jenkins_src}/Jenkinsfile" "${steps}"
+  assert_success
+  assert_equal "${#lines[@]}" 5
+  local line n creds stage rc
+  local -a results=()
+  for line in "${lines[@]}"; do
+    read -r n creds stage <<<"${line}"
+    echo "=== step ${n} (${creds}) ${stage}" >>"${log}"
+    rc=0
+    sh_step "${creds}" "${steps}/${n}.sh" || rc=$?
+    results+=("${stage}:${creds}:${rc}")
+  done
+  assert_equal "${results[*]}" "Set up conda auth:credentials:0 Install:plain:0 One step:credentials:0 Isolated command:credentials:0 post:plain:0"
+  run cat "${log}"
+  # conda got the key in every stage: from the job keyring in the Install stage (a new shell without
+  # the credential), set up in the same shell, and through exec
+  assert_equal "$(grep -c "^loaded-sha256=${SUITE_CANARY_SHA256}\$" "${log}")" 3
+  assert_output --regexp "=== step 02 \(plain\) Install"$'\n'".*fake-conda install --yes --name base numpy"$'\n'"key-var="$'\n'"condarc=${workspace}@tmp/anaconda-ci-auth-jenkins-team-anaconda_job-42/condarc.yml"
+  # online validation went to the fake API (the Jenkinsfile's ANACONDA_CI_AUTH_API_URL)
+  assert [ "$(grep -c ' 200$' "${FAKE_API_LOG}")" -ge 3 ]
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
+@test "post cleanup removes the job directory after a failing build step" {
+  local setup build post dir
+  setup="$(step_file setup 'set +x
+jenkins/anaconda-ci-auth-setup.sh --validate offline >/dev/null')"
+  build="$(step_file build 'set +x
+. jenkins/anaconda-ci-auth-env.sh
+conda install --yes numpy
+exit 1')"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  sh_step credentials "${setup}"
+  dir="${workspace}@tmp/anaconda-ci-auth-jenkins-team-anaconda_job-42"
+  assert [ -f "${dir}/keyring" ]
+  assert_equal "$(stat -c %a "${dir}")" 700
+  run sh_step plain "${build}"
+  assert_failure 1
+  sh_step plain "${post}"
+  assert [ ! -e "${dir}" ]
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
+@test "without WORKSPACE_TMP the directory goes to WORKSPACE@tmp; ANACONDA_CI_AUTH_DIR overrides it" {
+  local setup post
+  setup="$(step_file setup 'jenkins/anaconda-ci-auth-setup.sh --validate offline >/dev/null')"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  jenkins_env=("${jenkins_env[@]/WORKSPACE_TMP=*/UNUSED=1}")
+  sh_step credentials "${setup}"
+  assert [ -f "${workspace}@tmp/anaconda-ci-auth-jenkins-team-anaconda_job-42/env.sh" ]
+  sh_step plain "${post}"
+  run job_dirs_anywhere
+  assert_output ""
+  sh_step credentials "${setup}" "ANACONDA_CI_AUTH_DIR=${BATS_TEST_TMPDIR}/branch-a"
+  assert [ -f "${BATS_TEST_TMPDIR}/branch-a/keyring" ]
+  sh_step plain "${post}" "ANACONDA_CI_AUTH_DIR=${BATS_TEST_TMPDIR}/branch-a"
+  assert [ ! -e "${BATS_TEST_TMPDIR}/branch-a" ]
+  assert_logs_clean "${log}"
+}
+
+@test "mode env: a later step gets ANACONDA_AUTH_API_KEY from the key file, and cleanup removes it" {
+  local setup use post
+  setup="$(step_file setup 'jenkins/anaconda-ci-auth-setup.sh --validate offline --mode env >/dev/null')"
+  use="$(step_file use '. jenkins/anaconda-ci-auth-env.sh
+conda install --yes numpy')"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  sh_step credentials "${setup}"
+  sh_step plain "${use}"
+  run cat "${log}"
+  assert_output --partial "key-var=set"
+  assert_output --partial "loaded-sha256=${SUITE_CANARY_SHA256}"
+  sh_step plain "${post}"
+  run job_dirs_anywhere
+  assert_output ""
+  # `sh -xe` traced the sourced env file: Jenkins would mask the key; we check that the trace
+  # shows only the file reference and never the value
+  assert_logs_clean "${log}"
+}
+
+@test "post cleanup also removes a one-step setup whose shell was killed" {
+  local one post
+  one="$(step_file one 'set +x
+eval "$(anaconda-ci-auth setup --print-env sh --validate offline)"
+trap "anaconda-ci-auth cleanup" EXIT
+kill -9 $$')"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  run sh_step credentials "${one}"
+  assert_failure
+  run find "${TMPDIR}" -mindepth 1 -maxdepth 1 -name 'anaconda-ci-auth-*'
+  assert [ -n "${output}" ]
+  sh_step plain "${post}"
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
+@test "post cleanup is safe when setup never ran" {
+  local post
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  run sh_step plain "${post}"
+  assert_success
+  run cat "${log}"
+  assert_output --partial "nothing to clean up"
+}
+
+@test "the setup step outside withCredentials fails with a clear error" {
+  local setup
+  setup="$(step_file setup 'jenkins/anaconda-ci-auth-setup.sh')"
+  run sh_step plain "${setup}"
+  assert_failure 3
+  run cat "${log}"
+  assert_output --partial "ANACONDA_AUTH_API_KEY is not set: run this step inside withCredentials"
+}
+
+@test "a later step without setup fails with a clear error" {
+  local use
+  use="$(step_file use '. jenkins/anaconda-ci-auth-env.sh
+echo should-not-run')"
+  run sh_step plain "${use}"
+  assert_failure
+  run cat "${log}"
+  assert_output --partial "no environment for this build"
+  refute_output --partial "should-not-run"$'\n'
+}
+
+@test "a key the API rejects (401) fails the setup step with exit code 6 and leaves nothing" {
+  printf '%s' "${SUITE_OTHER_KEY}" >"${key_file}"
+  local setup
+  setup="$(step_file setup 'set +x
+jenkins/anaconda-ci-auth-setup.sh')"
+  run sh_step credentials "${setup}"
+  assert_failure 6
+  grep -q ' 401$' "${FAKE_API_LOG}"
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
+@test "exec scrubs the key from the command's output" {
+  local step
+  step="$(step_file exec 'set +x
+anaconda-ci-auth exec --api-url "${ANACONDA_CI_AUTH_API_URL}" -- conda install --yes pandas')"
+  run sh_step credentials "${step}" FAKE_CONDA_PRINT_KEY=1
+  assert_success
+  run cat "${log}"
+  assert_output --partial "debug: Authorization: ****"
+  assert_logs_clean "${log}"
+  run job_dirs_anywhere
+  assert_output ""
+}
+
+@test "every sh block of the Jenkinsfile is single-quoted and the credential is never in a Groovy string" {
+  # a double-quoted sh string would let Groovy interpolate ${...} into the script text
+  run grep -nE "sh[[:space:]]*\(?[[:space:]]*\"" "${jenkins_src}/Jenkinsfile"
+  assert_failure
+  run grep -n 'ANACONDA_AUTH_API_KEY' "${jenkins_src}/Jenkinsfile"
+  assert_success
+  local line
+  for line in "${lines[@]}"; do
+    [[ "${line}" == *"variable: 'ANACONDA_AUTH_API_KEY'"* ]]
+  done
+  run grep -c "withCredentials(\[string(credentialsId: 'anaconda-api-key', variable: 'ANACONDA_AUTH_API_KEY')\])" "${jenkins_src}/Jenkinsfile"
+  assert_output 3
+}
+
+@test "npm-groovy-lint passes on the Jenkinsfile and fails on a broken copy" {
+  # the real file, with the .groovylintrc.json next to it
+  cd "${jenkins_src}"
+  run timeout 300 "${node_modules}/.bin/npm-groovy-lint" --noserver --failon error Jenkinsfile
+  assert_success
+  assert_output --regexp "'Error' +. 0 "
+  # a copy that lost its closing braces must fail, or the check above proves nothing
+  mkdir -p "${BATS_TEST_TMPDIR}/broken"
+  cp "${jenkins_src}/.groovylintrc.json" "${BATS_TEST_TMPDIR}/broken/"
+  head -n -2 "${jenkins_src}/Jenkinsfile" >"${BATS_TEST_TMPDIR}/broken/Jenkinsfile"
+  cd "${BATS_TEST_TMPDIR}/broken"
+  run timeout 300 "${node_modules}/.bin/npm-groovy-lint" --noserver --failon error Jenkinsfile
+  assert_failure
+}
+
+@test "shellcheck passes on the step scripts and on the Jenkinsfile's sh blocks" {
+  run shellcheck -x "${jenkins_src}"/*.sh "${jenkins_fixtures}/bin/conda"
+  assert_success
+  "${venv}/bin/python" "${jenkins_fixtures}/sh-steps.py" "${jenkins_src}/Jenkinsfile" "${steps}" >/dev/null
+  # Jenkins runs sh steps with /bin/sh: check them as POSIX sh
+  run shellcheck -s sh -e SC1091 "${steps}"/*.sh
+  assert_success
+}
