@@ -79,6 +79,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 
 fn client(opts: &OnlineOptions, origin: reqwest::Url) -> Result<Client> {
     let loopback = is_loopback(&origin);
+    let plain_http = origin.scheme() == "http";
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         let same_origin = attempt.url().scheme() == origin.scheme()
             && attempt.url().host_str() == origin.host_str()
@@ -96,6 +97,10 @@ fn client(opts: &OnlineOptions, origin: reqwest::Url) -> Result<Client> {
         // A loopback API (plain http is allowed only there) is reached directly, never through
         // a proxy from the environment that would carry the key off this machine.
         builder = builder.no_proxy();
+    }
+    if plain_http {
+        // Plain http (loopback only, redirects same-origin): loading the CA stores would only cost time.
+        builder = builder.tls_built_in_root_certs(false);
     }
     let mut builder = builder
         .redirect(policy)
@@ -253,7 +258,7 @@ fn classify(resp: Response, url: &str) -> Result<Outcome> {
                 format!("the Anaconda API rejected the key ({code})"),
             );
             if let Some(d) = detail {
-                err = err.cause(crate::ui::redact(&d));
+                err = err.cause(crate::ui::redact(&printable(&d, 200)));
             }
             Err(err.hint(
                 "the key is invalid, revoked or for another site (--domain); create a new one at https://anaconda.com/app/profile/api-keys",
@@ -275,15 +280,19 @@ fn classify(resp: Response, url: &str) -> Result<Outcome> {
     }
 }
 
-/// The username as the server sent it, made safe to print: no control characters (a newline
-/// could start a CI workflow command in the log), and not absurdly long.
-fn clean_username(raw: &str) -> String {
+/// Text from the server made safe to print: no control characters (a newline could start a CI
+/// workflow command in the log, an escape sequence could rewrite the terminal), and not long.
+fn printable(raw: &str, max: usize) -> String {
     raw.chars()
         .filter(|c| !c.is_control())
-        .take(256)
+        .take(max)
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+fn clean_username(raw: &str) -> String {
+    printable(raw, 256)
 }
 
 fn read_capped(resp: Response, url: &str) -> Result<Vec<u8>> {

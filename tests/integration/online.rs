@@ -387,3 +387,17 @@ fn a_username_cannot_inject_lines_into_the_log() {
         }
     }
 }
+
+#[test]
+fn an_error_detail_cannot_inject_lines_into_the_log() {
+    let api = FakeApi::always(Reply::json(
+        401,
+        r#"{"error":{"code":"auth_required\n::warning::injected\u001b]0;title\u0007"}}"#,
+    ));
+    let (out, _, _) = validate(&api.url(), "5s", true);
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("auth_required"), "{err}");
+    assert!(!err.lines().any(|l| l.trim_start().starts_with("::")), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
