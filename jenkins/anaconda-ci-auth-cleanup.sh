@@ -15,10 +15,13 @@ main() {
   bin="$(anaconda_ci_auth_bin)"
   if [[ -e "${dir}" ]]; then
     "${bin}" cleanup --ci jenkins --dir "${dir}" || status=$?
+  else
+    echo "anaconda-ci-auth: nothing to clean up at ${dir}" >&2
   fi
   # Directories of one-step setups (`eval "$(anaconda-ci-auth setup --print-env sh)"`) whose shell
   # was killed before its own cleanup ran: found under $TMPDIR by the BUILD_TAG they recorded.
-  "${bin}" cleanup --ci jenkins || status=$?
+  # --sweep also removes job directories of earlier builds of this workspace older than 24 hours.
+  "${bin}" cleanup --ci jenkins --sweep --sweep-dir "$(dirname "${dir}")" || status=$?
   if ((status != 0)); then
     echo "anaconda-ci-auth: error: cleanup failed; remove ${dir} and \$TMPDIR/anaconda-ci-auth-* of this build by hand" >&2
     exit 1

@@ -255,3 +255,27 @@ anaconda-ci-auth exec --api-url "${ANACONDA_CI_AUTH_API_URL}" -- conda install -
   run shellcheck -s sh -e SC1091 "${steps}"/*.sh
   assert_success
 }
+
+@test "post cleanup sweeps another build's directory only when it is older than a day" {
+  local setup post
+  setup="$(step_file setup 'jenkins/anaconda-ci-auth-setup.sh --validate offline >/dev/null')"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  sh_step credentials "${setup}" "BUILD_TAG=jenkins-team-anaconda job-40"
+  sh_step credentials "${setup}" "BUILD_TAG=jenkins-team-anaconda job-41"
+  local old="${workspace}@tmp/anaconda-ci-auth-jenkins-team-anaconda_job-40"
+  local recent="${workspace}@tmp/anaconda-ci-auth-jenkins-team-anaconda_job-41"
+  python3 - "${old}/state.json" <<'PY'
+import json, sys, time
+p = sys.argv[1]
+st = json.load(open(p))
+st["created_at"] = int(time.time()) - 3 * 86400
+json.dump(st, open(p, "w"))
+PY
+  sh_step plain "${post}"
+  assert [ ! -e "${old}" ]
+  assert [ -f "${recent}/keyring" ]
+  sh_step plain "${post}" "BUILD_TAG=jenkins-team-anaconda job-41"
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}
