@@ -1,8 +1,9 @@
 """A fake Anaconda API on 127.0.0.1 for the GitLab scenarios.
 
-GET /ok/api/account answers 200 with a user, /reject/api/account answers 401. Each request's
-Bearer token is compared by SHA-256 with $FAKE_API_KEY_SHA256 and the result appended to the log
-file (never the token). Usage: fake_api.py PORT_FILE LOG_FILE
+GET /ok/api/account answers 200 with a user, /reject/api/account answers 401, and
+/releases/<path> serves the files of $FAKE_RELEASES_DIR (a release mirror for install-binary.sh).
+Each request's Bearer token is compared by SHA-256 with $FAKE_API_KEY_SHA256 and the result
+appended to the log file (never the token). Usage: fake_api.py PORT_FILE LOG_FILE
 """
 
 import hashlib
@@ -23,6 +24,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, {"user": {"username": "ci-bot"}})
         elif self.path == "/reject/api/account":
             self.answer(401, {"error": {"code": "invalid_token", "message": "token rejected"}})
+        elif self.path.startswith("/releases/") and ".." not in self.path:
+            self.send_file(os.path.join(os.environ["FAKE_RELEASES_DIR"], self.path[len("/releases/"):]))
         else:
             self.answer(404, {"error": "not found"})
 
@@ -30,6 +33,18 @@ class Handler(BaseHTTPRequestHandler):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def send_file(self, path):
+        if not os.path.isfile(path):
+            self.answer(404, {"error": "not found"})
+            return
+        with open(path, "rb") as f:
+            data = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

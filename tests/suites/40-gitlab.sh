@@ -77,16 +77,16 @@ write_vars() {
   } >"${file}"
 }
 
-# new_project NAME SCENARIO [API_PATH]: a git repo with the template at the component path and
-# at the repository path, and the scenario as .gitlab-ci.yml. Prints the project directory.
+# new_project NAME SCENARIO [API_PATH] [MIRROR]: a git repo with the template at the component
+# path and at the repository path, and the scenario as .gitlab-ci.yml. Prints the project directory.
 new_project() {
-  local name="$1" scenario="$2" api_path="${3:-ok}"
+  local name="$1" scenario="$2" api_path="${3:-ok}" mirror="${4:-}"
   local dir="${work}/${name}"
   mkdir -p "${dir}/templates" "${dir}/gitlab/templates" "${work}/tmp-${name}"
   cp "${template}" "${dir}/templates/anaconda-ci-auth.yml"
   cp "${template}" "${dir}/gitlab/templates/anaconda-ci-auth.yml"
   cp "${root}/tests/gitlab/key_probe.py" "${dir}/key_probe.py"
-  sed -e "s/@VERSION@/${version}/g" -e "s/@API_PORT@/${api_port}/g" -e "s/@API_PATH@/${api_path}/g" \
+  sed -e "s/@VERSION@/${version}/g" -e "s/@API_PORT@/${api_port}/g" -e "s/@API_PATH@/${api_path}/g" -e "s|@MIRROR@|${mirror}|g" \
     "${scenarios}/${scenario}.gitlab-ci.yml" >"${dir}/.gitlab-ci.yml"
   printf '.gitlab-ci-local/\n' >"${dir}/.gitignore"
   git_init "${dir}" "${remote_url}"
@@ -105,7 +105,8 @@ git_init() {
   git -C "${dir}" commit -q -m "scenario"
 }
 
-# glcl DIR NAME VARS [ARGS...]: runs gitlab-ci-local in DIR with a clean environment and the
+# glcl DIR NAME VARS [ARGS...]: runs gitlab-ci-local in DIR with a clean environment (the binary
+# on PATH unless glcl_bin_path is set, e.g. to an empty string) and the
 # variables file VARS (in ${work}, outside the repository, so the runner does not copy it);
 # output in ${work}/NAME.log (also last_log), exit code in rc.
 glcl() {
@@ -114,7 +115,7 @@ glcl() {
   last_log="${work}/${name}.log"
   rc=0
   (cd "${dir}" && env -i HOME="${work}/home" TMPDIR="${work}/tmp-$(basename "${dir}")" \
-    PATH="${work}/bin:${venv}/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 \
+    PATH="${glcl_bin_path-${work}/bin:}${venv}/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 \
     timeout 180 "${glcl}" --no-color --home "${work}/home" --variables-file "../$(basename "${vars}")" "$@") \
     >"${last_log}" 2>&1 || rc=$?
 }
@@ -154,11 +155,33 @@ job_dir() {
   sed -n 's/.*> job-dir=\([^ ]*\).*/\1/p' "${last_log}" | head -1
 }
 
-# no_job_dirs DIR: no anaconda-ci-auth job directory is left in DIR.
+# no_job_dirs DIR: no anaconda-ci-auth job or binary directory is left in DIR.
 no_job_dirs() {
   local left
-  left="$(find "$1" -maxdepth 1 -name 'anaconda-ci-auth-*' 2>/dev/null)"
+  left="$(find "$1" -maxdepth 1 -name 'anaconda-ci-auth*' 2>/dev/null)"
   [[ -z "${left}" ]] || fail "left behind in $1: ${left}"
+}
+
+# release_target: the release asset target of this machine (as scripts/install-binary.sh names it).
+release_target() {
+  case "$(uname -m)" in
+    x86_64 | amd64) echo x86_64-unknown-linux-musl ;;
+    aarch64 | arm64) echo aarch64-unknown-linux-musl ;;
+    *) return 1 ;;
+  esac
+}
+
+# make_mirror NAME SHA256: a git repository shaped like this one at tag v${version}: the
+# installer, Cargo.toml and checksums/v${version}.txt listing SHA256 for this machine's asset.
+# The release asset itself (the binary under test) is served by the fake API under /releases/.
+make_mirror() {
+  local dir="${work}/$1" sha="$2"
+  mkdir -p "${dir}/scripts" "${dir}/checksums"
+  cp "${root}/scripts/install-binary.sh" "${dir}/scripts/install-binary.sh"
+  cp "${root}/Cargo.toml" "${dir}/Cargo.toml"
+  printf '%s  anaconda-ci-auth-%s-%s\n' "${sha}" "${version}" "$(release_target)" >"${dir}/checksums/v${version}.txt"
+  git_init "${dir}" "https://example.org/anaconda-ci-auth.git"
+  git -C "${dir}" tag "v${version}"
 }
 
 # ---- tests -----------------------------------------------------------------------------------
@@ -336,6 +359,38 @@ test_xtrace_quiet() {
   no_leak "${dir}"
 }
 
+test_download() {
+  local dir vars="${work}/vars-download.yml" left
+  make_mirror mirror "$(sha256sum "${bin}" | cut -d' ' -f1)"
+  dir="$(new_project download download ok "${work}/mirror")"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl_bin_path="" glcl "${dir}" download "${vars}"
+  expect_rc 0 || return 1
+  expect_log "binary=${work}/tmp-download/anaconda-ci-auth.bin-" || return 1
+  expect_log "verified anaconda-ci-auth-${version}-$(release_target)" || return 1
+  grep -q "^/releases/v${version}/anaconda-ci-auth-${version}-" "${work}/api.log" ||
+    fail "the binary was not downloaded from the mirror" || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  left="$(find "${work}/tmp-download" -mindepth 1 -maxdepth 1)"
+  [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
+  no_leak "${dir}"
+}
+
+test_download_checksum_mismatch() {
+  local dir vars="${work}/vars-mismatch.yml" left
+  make_mirror bad-mirror "$(printf '%064d' 0)"
+  dir="$(new_project mismatch download ok "${work}/bad-mirror")"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl_bin_path="" glcl "${dir}" mismatch "${vars}"
+  expect_rc 1 || return 1
+  expect_log "checksum mismatch" || return 1
+  expect_log "the installer failed" || return 1
+  expect_not_log "the job script ran" || return 1
+  left="$(find "${work}/tmp-mismatch" -mindepth 1 -maxdepth 1)"
+  [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
+  no_leak "${dir}"
+}
+
 test_template_shape() {
   python3 - "${template}" <<'PY'
 import sys, yaml
@@ -399,7 +454,9 @@ prerequisites() {
 
 start_fake_api() {
   local i
-  FAKE_API_KEY_SHA256="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)" \
+  mkdir -p "${work}/releases/v${version}"
+  ln -s "${bin}" "${work}/releases/v${version}/anaconda-ci-auth-${version}-$(release_target)"
+  FAKE_RELEASES_DIR="${work}/releases" FAKE_API_KEY_SHA256="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)" \
     python3 "${root}/tests/gitlab/fake_api.py" "${work}/api.port" "${work}/api.log" &
   api_pid=$!
   for i in $(seq 1 100); do
@@ -440,6 +497,8 @@ main() {
   run_test "a job with image: (forced shell executor)" test_image_job
   run_test "CI_DEBUG_TRACE with env mode is refused" test_debug_trace_env_refused
   run_test "a traced job shell (set -x) does not print the key" test_xtrace_quiet
+  run_test "install-method download: installer from the tag, verified binary from the mirror" test_download
+  run_test "install-method download: a checksum mismatch stops the job" test_download_checksum_mismatch
   run_test "the template has only hidden jobs, no artifacts, no inputs spliced into shell" test_template_shape
   run_test "template, example and scenarios pass the GitLab schema, yamllint and shellcheck" test_lint
 
