@@ -88,16 +88,21 @@ pub(crate) enum ValidateMode {
 #[command(next_help_heading = "Validation")]
 pub(crate) struct ValidationArgs {
     /// How to validate the key
-    #[arg(long, value_enum, default_value_t = ValidateMode::Online)]
+    #[arg(long, value_enum, default_value_t = ValidateMode::Online, env = "ANACONDA_CI_AUTH_VALIDATE")]
     pub(crate) validate: ValidateMode,
     /// Fail if the key expires sooner than this (e.g. 7d, 12h, 3600)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", env = "ANACONDA_CI_AUTH_MIN_VALIDITY")]
     pub(crate) min_validity: Option<String>,
     /// The anaconda-auth site domain the key belongs to
-    #[arg(long, value_name = "DOMAIN", default_value = "anaconda.com")]
+    #[arg(
+        long,
+        value_name = "DOMAIN",
+        default_value = "anaconda.com",
+        env = "ANACONDA_AUTH_DOMAIN"
+    )]
     pub(crate) domain: String,
     /// Base URL of the Anaconda API (default: https://<domain>); http:// only for loopback
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "ANACONDA_CI_AUTH_API_URL")]
     pub(crate) api_url: Option<String>,
     /// Extra CA certificates (PEM) to trust; SSL_CERT_FILE and REQUESTS_CA_BUNDLE are also read
     #[arg(long, value_name = "PATH")]

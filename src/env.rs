@@ -25,6 +25,9 @@ pub(crate) mod names {
     /// Opt-in to run on untrusted triggers (fork pull requests with secrets).
     pub(crate) const ALLOW_UNTRUSTED: &str = "ANACONDA_CI_AUTH_ALLOW_UNTRUSTED";
     pub(crate) const KEYRING_BACKEND: &str = "PYTHON_KEYRING_BACKEND";
+    // Read by clap as defaults of the matching options (see `cli`):
+    // ANACONDA_CI_AUTH_API_URL (--api-url), ANACONDA_CI_AUTH_VALIDATE (--validate),
+    // ANACONDA_CI_AUTH_MIN_VALIDITY (--min-validity), ANACONDA_AUTH_DOMAIN (--domain).
 }
 
 /// A snapshot of the environment.

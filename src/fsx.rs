@@ -111,8 +111,21 @@ pub(crate) fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 /// Atomically replaces (or creates) `path` with `contents`, mode 0600: temporary file in the same
-/// directory, fsync, rename. A reader sees the old or the new file, never a partial one.
+/// directory, then rename. A reader sees the old or the new file, never a partial one.
+///
+/// No fsync: this is for files of a job directory, which do not outlive the job (and the journal
+/// wait would be most of setup's run time). Files that outlive the job use [`write_durable`].
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    write_replace(path, contents, false)
+}
+
+/// Like [`write_atomic`], and also fsyncs the file and its directory: for a keyring that outlives
+/// the job, so a crash never leaves it empty or old.
+pub(crate) fn write_durable(path: &Path, contents: &[u8]) -> Result<()> {
+    write_replace(path, contents, true)
+}
+
+fn write_replace(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
     refuse_symlink(path)?;
     let dir = path
         .parent()
@@ -125,35 +138,54 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
         .map_err(|e| Error::fs("create a temporary file in", dir, e))?;
     tmp.write_all(contents)
         .map_err(|e| Error::fs("write", tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::fs("sync", tmp.path(), e))?;
+    if durable {
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::fs("sync", tmp.path(), e))?;
+    }
     tmp.persist(path)
         .map_err(|e| Error::fs("replace", path, e.error))?;
-    if let Ok(d) = File::open(dir) {
+    if durable && let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
 }
 
-/// An exclusive advisory lock on `<path>.lock`, held until dropped.
+/// An exclusive advisory lock serialising writers of one file, held until dropped.
+///
+/// On unix the lock is taken on the file's directory, so no lock file is left behind; elsewhere
+/// on `<file>.lock`.
 pub(crate) struct Lock {
     file: File,
 }
 
 impl Lock {
     pub(crate) fn acquire(target: &Path) -> Result<Self> {
-        let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        name.push(".lock");
-        let path = target.with_file_name(name);
-        refuse_symlink(&path)?;
-        let mut opts = OpenOptions::new();
-        opts.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let file = opts
-            .open(&path)
-            .map_err(|e| Error::fs("open lock file", &path, e))?;
+        let (path, file) = {
+            let dir = target
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            let file = File::open(&dir).map_err(|e| Error::fs("open for locking", &dir, e))?;
+            (dir, file)
+        };
+        #[cfg(not(unix))]
+        let (path, file) = {
+            let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            name.push(".lock");
+            let path = target.with_file_name(name);
+            refuse_symlink(&path)?;
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| Error::fs("open lock file", &path, e))?;
+            (path, file)
+        };
         file.lock().map_err(|e| Error::fs("lock", &path, e))?;
         Ok(Self { file })
     }
@@ -190,6 +222,37 @@ pub(crate) fn mode_string(path: &Path) -> Option<String> {
         } else {
             "writable".into()
         })
+    }
+}
+
+/// The permission bits of an existing file (unix), for restoring them later.
+pub(crate) fn mode_bits(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::symlink_metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Sets the permission bits of a file (unix; a no-op elsewhere).
+pub(crate) fn set_mode_bits(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::fs("restore the mode of", path, e))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
     }
 }
 

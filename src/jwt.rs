@@ -151,7 +151,13 @@ fn is_uuid(s: &str) -> bool {
 
 /// Whether an argument looks like an API key (a JWT), so it can be refused on the command line.
 pub(crate) fn looks_like_key(arg: &str) -> bool {
-    let candidate = arg.rsplit('=').next().unwrap_or(arg);
+    // A key may be embedded in a larger argument (`-H "Authorization: Bearer <key>"`, `--opt=<key>`):
+    // look at every run of JWT characters.
+    arg.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .any(is_jwt_shaped)
+}
+
+fn is_jwt_shaped(candidate: &str) -> bool {
     let parts: Vec<&str> = candidate.split('.').collect();
     parts.len() == 3
         && candidate.starts_with("eyJ")
@@ -336,6 +342,9 @@ pub(crate) mod tests {
         let jwt = make_jwt(r#"{"exp":4102444800}"#);
         assert!(looks_like_key(&jwt));
         assert!(looks_like_key(&format!("--api-key={jwt}")));
+        assert!(looks_like_key(&format!(
+            "curl -H 'Authorization: Bearer {jwt}' http://x"
+        )));
         assert!(!looks_like_key("https://repo.anaconda.cloud/*"));
         assert!(!looks_like_key("setup"));
     }

@@ -51,6 +51,7 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
         env,
         platform,
         json: cli.global.json,
+        argv: args,
     };
     let result = match &cli.command {
         cli::Command::Setup(a) => commands::setup::run(&ctx, a).map(|()| 0),

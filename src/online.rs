@@ -258,7 +258,7 @@ fn classify(resp: Response, url: &str) -> Result<Outcome> {
                 format!("the Anaconda API rejected the key ({code})"),
             );
             if let Some(d) = detail {
-                err = err.cause(crate::ui::redact(&printable(&d, 200)));
+                err = err.cause(printable(&d, 200));
             }
             Err(err.hint(
                 "the key is invalid, revoked or for another site (--domain); create a new one at https://anaconda.com/app/profile/api-keys",
@@ -282,9 +282,11 @@ fn classify(resp: Response, url: &str) -> Result<Outcome> {
 
 /// Text from the server made safe to print: no control characters (a newline could start a CI
 /// workflow command in the log, an escape sequence could rewrite the terminal), and not long.
+/// Secrets are scrubbed before shortening: a key cut in half would no longer be recognised.
 fn printable(raw: &str, max: usize) -> String {
-    raw.chars()
-        .filter(|c| !c.is_control())
+    let visible: String = raw.chars().filter(|c| !c.is_control()).collect();
+    crate::ui::redact(&visible)
+        .chars()
         .take(max)
         .collect::<String>()
         .trim()

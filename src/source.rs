@@ -150,6 +150,18 @@ pub(crate) fn refuse_key_in_argv(args: &[String], env: &Env) -> Result<()> {
     Ok(())
 }
 
+/// Fails when the key that was read also appears inside an argument (e.g. a command for `exec`).
+pub(crate) fn refuse_this_key_in_argv(args: &[String], key: &ApiKey) -> Result<()> {
+    let k = key.expose();
+    match args.iter().skip(1).position(|a| k.len() >= 8 && a.contains(k)) {
+        Some(i) => Err(Error::usage(format!("argument {} contains the API key; refusing to run", i + 1)).hint(
+            "never put the key on the command line (every process can read it and CI logs echo commands); \
+             let the command read it from the environment or the keyring, and rotate the key if it was logged",
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

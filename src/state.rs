@@ -28,6 +28,16 @@ pub(crate) struct KeyringMerge {
     pub(crate) backup: PathBuf,
     /// Whether setup created the keyring file (so cleanup may delete it once it is empty).
     pub(crate) created_file: bool,
+    /// Whether the file existed but was empty (anaconda-auth creates an empty one when it probes
+    /// its backend); cleanup then leaves it empty again rather than `{}`.
+    #[serde(default)]
+    pub(crate) original_empty: bool,
+    /// The file's permission bits before setup, restored by cleanup (unix).
+    #[serde(default)]
+    pub(crate) original_mode: Option<u32>,
+    /// Directories setup created for the keyring, removed by cleanup when empty (innermost first).
+    #[serde(default)]
+    pub(crate) created_dirs: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -27,6 +27,7 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
         Some(path) if path.exists() => {
             let st = State::load(path)?;
             let (r, w) = undo(&st)?;
+            forget_exported_key(ctx, &st)?;
             removed.extend(r);
             warnings.extend(w);
             ui::info(&format!("anaconda-ci-auth: removed {}", st.dir.display()));
@@ -55,6 +56,7 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
                 }
                 for st in found {
                     let (r, w) = undo(&st)?;
+                    forget_exported_key(ctx, &st)?;
                     removed.extend(r);
                     warnings.extend(w);
                     ui::info(&format!("anaconda-ci-auth: removed {}", st.dir.display()));
@@ -92,6 +94,19 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
         ui::stdout(&serde_json::to_string_pretty(&serde_json::Value::Object(report)).unwrap_or_default());
     }
     Ok(())
+}
+
+/// On GitHub Actions, an env-mode setup put the key into the job environment through
+/// `$GITHUB_ENV`; set it to empty for later steps (anaconda-auth treats an empty value as unset).
+/// The other variables only name files that are now gone, which reads as "not logged in".
+fn forget_exported_key(ctx: &Ctx, st: &State) -> Result<()> {
+    if ctx.platform != crate::platform::Platform::Github || !st.env.contains_key(names::API_KEY) {
+        return Ok(());
+    }
+    match ctx.env.path("GITHUB_ENV") {
+        Some(file) => crate::platform::github_append(&file, &[(names::API_KEY, "")]),
+        None => Ok(()),
+    }
 }
 
 /// Undoes one state: restores a merged keyring entry, removes the files and the directory.
@@ -164,11 +179,25 @@ fn restore_keyring(m: &state::KeyringMerge, fingerprint: &str) -> Result<Vec<Str
     kr.set_raw(&m.domain, backup.entry(&m.domain).map(str::to_owned));
     if kr.is_empty() && m.created_file {
         std::fs::remove_file(&m.path).map_err(|e| Error::fs("remove", &m.path, e))?;
-        let mut lock_name = m.path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        lock_name.push(".lock");
-        let _ = std::fs::remove_file(m.path.with_file_name(lock_name));
+        #[cfg(not(unix))]
+        {
+            let mut lock_name = m.path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            lock_name.push(".lock");
+            let _ = std::fs::remove_file(m.path.with_file_name(lock_name));
+        }
+        for d in &m.created_dirs {
+            // Only if empty: anything else in it is not ours.
+            let _ = std::fs::remove_dir(d);
+        }
+        return Ok(warnings);
+    }
+    if kr.is_empty() && m.original_empty {
+        fsx::write_durable(&m.path, b"")?;
     } else {
-        fsx::write_atomic(&m.path, kr.render().as_bytes())?;
+        fsx::write_durable(&m.path, kr.render().as_bytes())?;
+    }
+    if let Some(mode) = m.original_mode {
+        fsx::set_mode_bits(&m.path, mode)?;
     }
     Ok(warnings)
 }

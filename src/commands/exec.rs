@@ -50,7 +50,8 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     let job = write_job(ctx, &v, &args.job, &channels, &dir, None, None, "exec")?;
     if args.job.register {
         let env: Vec<(String, String)> = child_env(&job.exports);
-        super::register::register(ctx, args.job.conda.as_deref(), &env)?;
+        let remove: Vec<&str> = removed_key_vars(&v, env_mode);
+        super::register::register(ctx, args.job.conda.as_deref(), &env, &remove)?;
     }
     let (program, rest) = args
         .command
@@ -121,6 +122,19 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     drop(forwarder);
     drop(guard);
     Ok(exit_code(status))
+}
+
+/// The variables a child must not inherit: in keyring mode, where the key came from (and
+/// ANACONDA_AUTH_API_KEY, which anaconda-auth would prefer over the keyring).
+pub(crate) fn removed_key_vars(v: &super::Validated, env_mode: bool) -> Vec<&str> {
+    if env_mode {
+        return Vec::new();
+    }
+    let mut out = vec![crate::env::names::API_KEY];
+    if let Some(name) = v.sourced.env_name.as_deref() {
+        out.push(name);
+    }
+    out
 }
 
 fn child_env(exports: &[(String, Export)]) -> Vec<(String, String)> {

@@ -25,6 +25,8 @@ pub(crate) struct Ctx {
     pub(crate) env: Env,
     pub(crate) platform: Platform,
     pub(crate) json: bool,
+    /// The command line, to refuse a key that was also passed as an argument.
+    pub(crate) argv: Vec<String>,
 }
 
 /// A key that passed the requested checks.
@@ -78,6 +80,7 @@ pub(crate) fn prepare(
     let base_url = online::base_url(&domain, v.api_url.as_deref())?;
 
     let sourced = source::read_key(key_args, &ctx.env)?;
+    source::refuse_this_key_in_argv(&ctx.argv, &sourced.key)?;
     let forms = sourced.key.derived_forms(&domain);
     ui::register_secrets(sourced.key.derived_forms(&domain));
     let mut warnings = ctx.platform.register_masks(&forms, &ctx.env, stdout_reserved);

@@ -25,26 +25,31 @@ pub(crate) const CHANNEL: &str = "https://repo.anaconda.cloud/repo/anaconda-tool
 
 pub(crate) fn run(ctx: &Ctx, args: &crate::cli::RegisterArgs) -> Result<()> {
     register_env_secrets(&ctx.env);
-    let outcome = register(ctx, args.conda.as_deref(), &[])?;
+    let outcome = register(ctx, args.conda.as_deref(), &[], &[])?;
     if ctx.json {
         ui::stdout(&serde_json::json!({ "package": PACKAGE, "result": outcome }).to_string());
     }
     Ok(())
 }
 
-/// Runs the registration with `extra_env` added to conda's environment. Returns `installed`,
-/// `already-installed` or `reinstalled`.
+/// Runs the registration with `extra_env` added to conda's environment and the variables in
+/// `remove_env` taken out of it (the variable the key was read from, in keyring mode). Returns
+/// `installed`, `already-installed` or `reinstalled`.
 pub(crate) fn register(
     ctx: &Ctx,
     conda: Option<&Path>,
     extra_env: &[(String, String)],
+    remove_env: &[&str],
 ) -> Result<&'static str> {
     let conda = find_conda(ctx, conda)?;
     // (success, stdout, stdout and stderr redacted for error messages)
     let run = |args: &[&str]| -> Result<(bool, String, String)> {
         let mut cmd = Command::new(&conda);
-        cmd.args(args)
-            .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.args(args);
+        for name in remove_env {
+            cmd.env_remove(name);
+        }
+        cmd.envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

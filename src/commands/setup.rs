@@ -132,9 +132,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         ));
     }
 
-    if ctx.platform == Platform::Github {
-        export_github(ctx, &v, &job)?;
-    }
+    // Register before anything is exported, so a failed conda step leaves no job behind.
     if args.job.register {
         let child_env: Vec<(String, String)> = job
             .exports
@@ -144,7 +142,18 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
                 Export::Key { value, .. } => (n.clone(), value.expose_secret().to_owned()),
             })
             .collect();
-        super::register::register(ctx, args.job.conda.as_deref(), &child_env)?;
+        let child_env = zeroize::Zeroizing::new(child_env);
+        let remove = super::exec::removed_key_vars(&v, env_mode);
+        if let Err(e) = super::register::register(ctx, args.job.conda.as_deref(), &child_env, &remove) {
+            let _ = super::cleanup::undo(&job.state);
+            return Err(e);
+        }
+    }
+    if ctx.platform == Platform::Github
+        && let Err(e) = export_github(ctx, &v, &job)
+    {
+        let _ = super::cleanup::undo(&job.state);
+        return Err(e);
     }
     for w in &warnings {
         ui::warn(w);
@@ -359,6 +368,15 @@ pub(crate) fn write_job(
     fsx::write_atomic(&env_file, format!("{header}{}", job_out.shell_lines()).as_bytes())?;
     files.push(env_file);
 
+    // A setup run again in the same directory: remove what the earlier one wrote and this one did
+    // not (an `api-key` with an old key when switching to keyring mode, a keyring when switching to env).
+    if let Some(prev) = &previous {
+        for f in &prev.files {
+            if !files.contains(f) && f.parent() == Some(dir) && f.is_file() {
+                std::fs::remove_file(f).map_err(|e| Error::fs("remove", f, e))?;
+            }
+        }
+    }
     let state = new_state(
         ctx,
         v,
@@ -442,32 +460,47 @@ fn merge_keyring(
     dir: &Path,
     previous: Option<KeyringMerge>,
 ) -> Result<KeyringMerge> {
+    let mut created_dirs = Vec::new();
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut missing = parent;
+        while !missing.exists() {
+            created_dirs.push(missing.to_path_buf());
+            match missing.parent() {
+                Some(p) if !p.as_os_str().is_empty() => missing = p,
+                _ => break,
+            }
+        }
         fsx::create_dir_all_private(parent)?;
         fsx::check_parent(parent)?;
     }
     fsx::refuse_symlink(target)?;
     let _lock = fsx::Lock::acquire(target)?;
     let existing = fsx::read_private(target)?;
-    let created_file = previous.as_ref().map_or(existing.is_none(), |p| p.created_file);
     let text = existing.as_deref().map(String::as_str).unwrap_or("");
     let mut kr = Keyring::parse(text, target)?;
     let backup = dir.join(BACKUP_FILE);
-    if previous.is_none() {
-        let mut saved = Keyring::parse("", target)?;
-        if let Some(old) = kr.entry(domain) {
-            saved.set_raw(domain, Some(old.to_owned()));
+    let merge = match previous {
+        Some(p) => p,
+        None => {
+            let mut saved = Keyring::parse("", target)?;
+            if let Some(old) = kr.entry(domain) {
+                saved.set_raw(domain, Some(old.to_owned()));
+            }
+            fsx::write_atomic(&backup, saved.render().as_bytes())?;
+            KeyringMerge {
+                path: target.to_path_buf(),
+                domain: domain.into(),
+                backup,
+                created_file: existing.is_none(),
+                original_empty: existing.as_ref().is_some_and(|t| t.trim().is_empty()),
+                original_mode: fsx::mode_bits(target),
+                created_dirs,
+            }
         }
-        fsx::write_atomic(&backup, saved.render().as_bytes())?;
-    }
+    };
     kr.set_key(domain, key);
-    fsx::write_atomic(target, kr.render().as_bytes())?;
-    Ok(KeyringMerge {
-        path: target.to_path_buf(),
-        domain: domain.into(),
-        backup,
-        created_file,
-    })
+    fsx::write_durable(target, kr.render().as_bytes())?;
+    Ok(merge)
 }
 
 fn export_github(ctx: &Ctx, v: &Validated, job: &Job) -> Result<()> {
