@@ -32,14 +32,17 @@ prerequisites() {
 }
 
 main() {
-  local summary passed=0 failed=0 rc=0
+  local scratch summary passed=0 failed=0 rc=0
   if ! prerequisites; then
     echo "${suite}: 0 passed, 1 failed"
     return 1
   fi
-  summary="$(mktemp)"
-  trap 'rm -f "${summary}"' RETURN
-  COMPAT_CANARY_KEY="${canary_key}" COMPAT_BIN="${bin}" COMPAT_SUMMARY="${summary}" \
+  # A private copy of the binary, so a concurrent rebuild of target/debug cannot pull it away mid-run.
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "${scratch}"' RETURN
+  summary="${scratch}/summary"
+  cp "${bin}" "${scratch}/anaconda-ci-auth"
+  COMPAT_CANARY_KEY="${canary_key}" COMPAT_BIN="${scratch}/anaconda-ci-auth" COMPAT_SUMMARY="${summary}" \
     COMPAT_PYTHON_NEW="${python_new}" COMPAT_PYTHON_OLD="${python_old}" \
     timeout 900 "${python_new}" "${root}/tests/compat/run.py" || rc=$?
   if [[ -s "${summary}" ]]; then
