@@ -19,6 +19,7 @@ passed=0
 failed=0
 work=""
 api_pid=""
+git_pid=""
 api_port=""
 version=""
 rc=0
@@ -29,6 +30,10 @@ finish() {
   if [[ -n "${api_pid}" ]]; then
     kill "${api_pid}" 2>/dev/null || true
     wait "${api_pid}" 2>/dev/null || true
+  fi
+  if [[ -n "${git_pid}" ]]; then
+    kill "${git_pid}" 2>/dev/null || true
+    wait "${git_pid}" 2>/dev/null || true
   fi
   if [[ -n "${work}" && -z "${GITLAB_SUITE_KEEP:-}" ]]; then
     rm -rf "${work}"
@@ -77,10 +82,11 @@ write_vars() {
   } >"${file}"
 }
 
-# new_project NAME SCENARIO [API_PATH] [MIRROR]: a git repo with the template at the component
-# path and at the repository path, and the scenario as .gitlab-ci.yml. Prints the project directory.
+# new_project NAME SCENARIO [API_PATH] [MIRROR] [REMOTE]: a git repo with the template at the
+# component path and at the repository path, and the scenario as .gitlab-ci.yml. Prints the
+# project directory.
 new_project() {
-  local name="$1" scenario="$2" api_path="${3:-ok}" mirror="${4:-}"
+  local name="$1" scenario="$2" api_path="${3:-ok}" mirror="${4:-}" remote="${5:-${remote_url}}"
   local dir="${work}/${name}"
   mkdir -p "${dir}/templates" "${dir}/gitlab/templates" "${work}/tmp-${name}"
   cp "${template}" "${dir}/templates/anaconda-ci-auth.yml"
@@ -89,7 +95,7 @@ new_project() {
   sed -e "s/@VERSION@/${version}/g" -e "s/@API_PORT@/${api_port}/g" -e "s/@API_PATH@/${api_path}/g" -e "s|@MIRROR@|${mirror}|g" \
     "${scenarios}/${scenario}.gitlab-ci.yml" >"${dir}/.gitlab-ci.yml"
   printf '.gitlab-ci-local/\n' >"${dir}/.gitignore"
-  git_init "${dir}" "${remote_url}"
+  git_init "${dir}" "${remote}"
   echo "${dir}"
 }
 
@@ -359,6 +365,39 @@ test_xtrace_quiet() {
   no_leak "${dir}"
 }
 
+# wait_port FILE: waits for a server to write its port to FILE, and prints it.
+wait_port() {
+  local i
+  for i in $(seq 1 100); do
+    if [[ -s "$1" ]]; then
+      cat "$1"
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+test_project_include() {
+  local dir vars="${work}/vars-project.yml" src="${work}/component-src" port
+  mkdir -p "${src}/gitlab/templates" "${work}/git-root/acme"
+  cp "${template}" "${src}/gitlab/templates/anaconda-ci-auth.yml"
+  git_init "${src}" "https://example.org/acme/anaconda-ci-auth.git"
+  git -C "${src}" tag "v${version}"
+  git clone -q --bare "${src}" "${work}/git-root/acme/anaconda-ci-auth.git"
+  python3 "${root}/tests/gitlab/git_http.py" "${work}/git-root" "${work}/git.port" &
+  git_pid=$!
+  port="$(wait_port "${work}/git.port")" || fail "the git server did not start" || return 1
+  dir="$(new_project project project ok "" "http://127.0.0.1:${port}/acme/app.git")"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" project "${vars}"
+  expect_rc 0 || return 1
+  expect_log "downloaded acme/anaconda-ci-auth v${version} gitlab/templates/anaconda-ci-auth.yml" || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  no_job_dirs "${work}/tmp-project" || return 1
+  no_leak "${dir}"
+}
+
 test_download() {
   local dir vars="${work}/vars-download.yml" left
   make_mirror mirror "$(sha256sum "${bin}" | cut -d' ' -f1)"
@@ -497,6 +536,7 @@ main() {
   run_test "a job with image: (forced shell executor)" test_image_job
   run_test "CI_DEBUG_TRACE with env mode is refused" test_debug_trace_env_refused
   run_test "a traced job shell (set -x) does not print the key" test_xtrace_quiet
+  run_test "include: project: at a tag, fetched from a git server" test_project_include
   run_test "install-method download: installer from the tag, verified binary from the mirror" test_download
   run_test "install-method download: a checksum mismatch stops the job" test_download_checksum_mismatch
   run_test "the template has only hidden jobs, no artifacts, no inputs spliced into shell" test_template_shape
