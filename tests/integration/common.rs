@@ -11,10 +11,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 /// A UUID `sub` like real keys have.
 pub const SUB: &str = "d04c356b-afd2-4b3e-80f2-403113e0974b";
 
-/// An unsigned JWT with `exp` and a unique marker in the payload.
+/// An unsigned JWT with `exp` and a unique marker in the payload. The marker comes first, so
+/// the start of every key's payload is unique to it (see [`assert_no_leak`]).
 pub fn jwt(exp: i64, marker: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"default","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp},"sub":"{SUB}","canary":"{marker}"}}"#));
+    let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"canary":"{marker}","exp":{exp},"sub":"{SUB}"}}"#));
     format!(
         "{header}.{payload}.{}",
         URL_SAFE_NO_PAD.encode("not-a-real-signature")
@@ -151,9 +152,18 @@ pub fn assert_no_leak(what: &str, text: &[u8], key: &str) {
             "{what} contains the key or a derived form"
         );
     }
-    // The key's payload part alone is specific enough to catch partial leaks.
+    // The key's payload part alone is specific enough to catch partial leaks; so is any
+    // 24-character piece of its start, which encodes the key's unique marker (a key cut short).
     let middle = key.split('.').nth(1).unwrap_or(key);
     assert!(!filtered.contains(middle), "{what} contains the key's payload");
+    let head = &middle.as_bytes()[..middle.len().min(32)];
+    for piece in head.windows(24.min(head.len())) {
+        let piece = String::from_utf8_lossy(piece);
+        assert!(
+            !filtered.contains(piece.as_ref()),
+            "{what} contains part of the key's payload"
+        );
+    }
 }
 
 /// Asserts that no file under `dir` other than those in `allowed` contains the key.

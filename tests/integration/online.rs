@@ -401,3 +401,19 @@ fn an_error_detail_cannot_inject_lines_into_the_log() {
     assert!(!err.lines().any(|l| l.trim_start().starts_with("::")), "{err}");
     assert!(!err.contains('\u{1b}'), "{err}");
 }
+
+#[test]
+fn a_long_username_holding_the_key_is_scrubbed_before_it_is_shortened() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let api = FakeApi::start(|req, _| {
+        let auth = req.header("authorization").unwrap_or_default().to_owned();
+        // Long enough that a cut at 256 characters falls inside the key's payload.
+        let name = format!("{}{auth}", "x".repeat(130));
+        Reply::json(200, &format!(r#"{{"user":{{"username":"{name}"}}}}"#))
+    });
+    let (out, _) = run(&sb, &key, &["validate", "--api-url", &api.url(), "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_no_leak("stdout", &out.stdout, &key);
+    assert_no_leak("stderr", &out.stderr, &key);
+}
