@@ -228,12 +228,8 @@ pub(crate) struct DockerSecretArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CleanupArgs {
-    /// The job directory setup created
-    #[arg(long, value_name = "DIR", conflicts_with = "state")]
-    pub(crate) dir: Option<PathBuf>,
-    /// The state file setup wrote (default: $ANACONDA_CI_AUTH_STATE)
-    #[arg(long, value_name = "FILE")]
-    pub(crate) state: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) target: StateArgs,
     /// Also remove stale job directories left by crashed or timed-out jobs
     #[arg(long)]
     pub(crate) sweep: bool,
@@ -247,12 +243,29 @@ pub(crate) struct CleanupArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) target: StateArgs,
+}
+
+/// Which setup to act on.
+#[derive(Debug, Args)]
+pub(crate) struct StateArgs {
     /// The job directory setup created
     #[arg(long, value_name = "DIR", conflicts_with = "state")]
     pub(crate) dir: Option<PathBuf>,
     /// The state file setup wrote (default: $ANACONDA_CI_AUTH_STATE)
     #[arg(long, value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
+}
+
+impl StateArgs {
+    /// The state file named by `--state`, `--dir` or the environment.
+    pub(crate) fn state_path(&self, env: &crate::env::Env) -> Option<PathBuf> {
+        self.state
+            .clone()
+            .or_else(|| self.dir.as_ref().map(|d| d.join(crate::state::STATE_FILE)))
+            .or_else(|| env.path(crate::env::names::STATE))
+    }
 }
 
 #[derive(Debug, Args)]

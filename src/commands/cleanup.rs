@@ -15,11 +15,7 @@ use crate::state::{self, State};
 use crate::ui;
 
 pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
-    let state_path: Option<PathBuf> = args
-        .state
-        .clone()
-        .or_else(|| args.dir.as_ref().map(|d| d.join(state::STATE_FILE)))
-        .or_else(|| ctx.env.path(names::STATE));
+    let state_path: Option<PathBuf> = args.target.state_path(&ctx.env);
     let mut report = serde_json::Map::new();
     let mut removed: Vec<PathBuf> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();

@@ -12,9 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret as _;
-
-use super::setup::{Export, parse_channels, write_job};
+use super::setup::{parse_channels, write_job};
 use super::{Ctx, prepare};
 use crate::cli::{ExecArgs, Mode};
 use crate::env::names;
@@ -49,7 +47,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     let guard = DirGuard(dir.clone());
     let job = write_job(ctx, &v, &args.job, &channels, &dir, None, None, "exec")?;
     if args.job.register {
-        let env: Vec<(String, String)> = child_env(&job.exports);
+        let env = job.env_pairs();
         let remove: Vec<&str> = removed_key_vars(&v, env_mode);
         super::register::register(ctx, args.job.conda.as_deref(), &env, &remove)?;
     }
@@ -67,7 +65,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
             cmd.env_remove(name);
         }
     }
-    for (k, val) in child_env(&job.exports) {
+    for (k, val) in job.env_pairs().iter() {
         cmd.env(k, val);
     }
     let redactor = Arc::new(Redactor::new(v.sourced.key.derived_forms(&v.domain)));
@@ -135,16 +133,6 @@ pub(crate) fn removed_key_vars(v: &super::Validated, env_mode: bool) -> Vec<&str
         out.push(name);
     }
     out
-}
-
-fn child_env(exports: &[(String, Export)]) -> Vec<(String, String)> {
-    exports
-        .iter()
-        .map(|(n, e)| match e {
-            Export::Plain(s) => (n.clone(), s.clone()),
-            Export::Key { value, .. } => (n.clone(), value.expose_secret().to_owned()),
-        })
-        .collect()
 }
 
 /// Copies a child's stream to ours, scrubbing secrets; flushes after every chunk.

@@ -61,6 +61,19 @@ impl Job {
         out
     }
 
+    /// Name → value for a child process or `$GITHUB_ENV`, the key included (zeroised on drop).
+    pub(crate) fn env_pairs(&self) -> zeroize::Zeroizing<Vec<(String, String)>> {
+        zeroize::Zeroizing::new(
+            self.exports
+                .iter()
+                .map(|(n, e)| match e {
+                    Export::Plain(s) => (n.clone(), s.clone()),
+                    Export::Key { value, .. } => (n.clone(), value.expose_secret().to_owned()),
+                })
+                .collect(),
+        )
+    }
+
     /// Name → value with the key replaced by a marker, for reports and the state file.
     pub(crate) fn redacted_env(&self) -> BTreeMap<String, String> {
         self.exports
@@ -134,15 +147,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
 
     // Register before anything is exported, so a failed conda step leaves no job behind.
     if args.job.register {
-        let child_env: Vec<(String, String)> = job
-            .exports
-            .iter()
-            .map(|(n, e)| match e {
-                Export::Plain(s) => (n.clone(), s.clone()),
-                Export::Key { value, .. } => (n.clone(), value.expose_secret().to_owned()),
-            })
-            .collect();
-        let child_env = zeroize::Zeroizing::new(child_env);
+        let child_env = job.env_pairs();
         let remove = super::exec::removed_key_vars(&v, env_mode);
         if let Err(e) = super::register::register(ctx, args.job.conda.as_deref(), &child_env, &remove) {
             let _ = super::cleanup::undo(&job.state);
@@ -504,15 +509,7 @@ fn merge_keyring(
 }
 
 fn export_github(ctx: &Ctx, v: &Validated, job: &Job) -> Result<()> {
-    let env_entries: Vec<(String, String)> = job
-        .exports
-        .iter()
-        .map(|(n, e)| match e {
-            Export::Plain(s) => (n.clone(), s.clone()),
-            Export::Key { value, .. } => (n.clone(), value.expose_secret().to_owned()),
-        })
-        .collect();
-    let env_entries = zeroize::Zeroizing::new(env_entries);
+    let env_entries = job.env_pairs();
     if let Some(file) = ctx.env.path("GITHUB_ENV") {
         let pairs: Vec<(&str, &str)> = env_entries
             .iter()

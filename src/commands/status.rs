@@ -12,15 +12,11 @@ use crate::error::Result;
 use crate::fsx;
 use crate::jwt;
 use crate::secret::fingerprint_of;
-use crate::state::{self, State};
+use crate::state::State;
 use crate::ui;
 
 pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
-    let state_path: Option<PathBuf> = args
-        .state
-        .clone()
-        .or_else(|| args.dir.as_ref().map(|d| d.join(state::STATE_FILE)))
-        .or_else(|| ctx.env.path(names::STATE));
+    let state_path: Option<PathBuf> = args.target.state_path(&ctx.env);
     let st = match &state_path {
         Some(p) if p.exists() => Some(State::load(p)?),
         _ => None,
