@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use super::setup::{parse_channels, write_job};
 use super::{Ctx, prepare};
 use crate::cli::{ExecArgs, Mode};
-use crate::env::names;
 use crate::error::{Error, Kind, Result};
 use crate::fsx;
 use crate::redact::{Redactor, StreamScrubber};
@@ -57,13 +56,8 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
         .ok_or_else(|| Error::usage("no command given after `--`"))?;
     let mut cmd = Command::new(program);
     cmd.args(rest);
-    if !env_mode {
-        // Keyring mode: anaconda-auth prefers ANACONDA_AUTH_API_KEY over the keyring, and the
-        // variable the key was read from is not the command's business.
-        cmd.env_remove(names::API_KEY);
-        if let Some(name) = v.sourced.env_name.as_deref() {
-            cmd.env_remove(name);
-        }
+    for name in removed_key_vars(&v, env_mode) {
+        cmd.env_remove(name);
     }
     for (k, val) in job.env_pairs().iter() {
         cmd.env(k, val);

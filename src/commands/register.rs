@@ -3,7 +3,8 @@
 //! "Token not found" error (an incompatible anaconda-auth in base) it reinstalls anaconda-auth once.
 //!
 //! conda's output is only shown when a step fails, and then with the key scrubbed: the key of the
-//! current setup, or on its own the key in `ANACONDA_AUTH_API_KEY` and in the job keyring.
+//! current setup, or on its own the key in `ANACONDA_AUTH_API_KEY` and in the job keyring. Within
+//! `setup`/`exec` in keyring mode conda does not inherit the variable the key was read from.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
