@@ -156,18 +156,20 @@ class Case:
         full.update(env or {})
         return [str(self.world.binary), *args], full
 
-    def bin(self, *args, key=None, env=None, home=None, expect=0):
+    def bin(self, *args, key=None, env=None, home=None, expect=0, stdin=None):
         if key is None:
             key = self.world.canary
         argv, full = self.bin_cmd(args, key, env, home)
-        proc = subprocess.run(argv, env=full, capture_output=True, text=True, timeout=TIMEOUT, cwd=self.tmp)
+        proc = subprocess.run(argv, env=full, capture_output=True, text=True, timeout=TIMEOUT, cwd=self.tmp,
+                              input=stdin)
         return self._finish(f"anaconda-ci-auth {args[0]}", proc, expect)
 
-    def setup(self, *extra, key=None, env=None, validate="offline"):
+    def setup(self, *extra, key=None, env=None, validate="offline", source=("--api-key-env", KEY_ENV),
+              stdin=None):
         """`setup` into a fresh job dir; returns the job dir."""
         job = self.path("job")
-        self.bin("setup", "--validate", validate, "--api-key-env", KEY_ENV, "--ci", "none",
-                 "--dir", str(job), *extra, key=key, env=env)
+        self.bin("setup", "--validate", validate, *source, "--ci", "none",
+                 "--dir", str(job), *extra, key=key, env=env, stdin=stdin)
         return job
 
     def lib(self, version, code, home, env=None, source=None, args=(), expect=0):

@@ -83,3 +83,17 @@ def condarc_domain(t):
         entry = routed(entries, url)
         check(entry is not None and entry.get("auth") == "anaconda-auth", f"{url} not routed to anaconda-auth")
         check(entry.get("auth_domain") == domain, f"{url}: auth_domain {entry.get('auth_domain')}, want {domain}")
+
+
+@case("both-mode-keyring-survives-unset-variable", LIB_VERSIONS)
+def both_mode(t, version):
+    job = t.setup("--mode", "both")
+    exported = read_env_file(job / "env.sh")
+    check({"ANACONDA_AUTH_API_KEY", "ANACONDA_AUTH_KEYRING_PATH"} <= set(exported), f"exports {sorted(exported)}")
+    got = t.lib(version, PROBE_CLIENT, t.home(), source=job / "env.sh")
+    check(got["backend"] == "ConfigKeyring" and got["token_sha"] == sha(t.world.canary), f"with variable: {got}")
+    # A later step that drops the variable (e.g. `env -u`) still finds the key in the job keyring.
+    unset = t.path("unset.sh")
+    unset.write_text(f". '{job / 'env.sh'}'\nunset ANACONDA_AUTH_API_KEY\n")
+    got = t.lib(version, PROBE_CLIENT, t.home(), source=unset)
+    check(got["backend"] == "AnacondaKeyring" and got["token_sha"] == sha(t.world.canary), f"without: {got}")

@@ -94,3 +94,26 @@ def domain_export(t, version):
     # The entry is scoped to example.org: asking for anaconda.com must not find it.
     proc = t.lib(version, PROBE_LOAD, home, source=job / "env.sh", args=("anaconda.com",), expect=1)
     check("TokenNotFoundError" in proc.stderr, "anaconda.com lookup did not raise TokenNotFoundError")
+
+
+@case("key-file-and-stdin-with-trailing-newline")
+def key_file_and_stdin(t):
+    key_file = t.path("api-key")
+    key_file.write_text(t.world.canary + "\n")
+    key_file.chmod(0o600)
+    for label, job in (("--api-key-file", t.setup(source=("--api-key-file", str(key_file)))),
+                       ("--api-key-stdin", t.setup(source=("--api-key-stdin",), stdin=t.world.canary + "\n"))):
+        got = t.lib("0.15.3", PROBE_LOAD, t.home(), source=job / "env.sh", args=("anaconda.com",))
+        check(got["api_key_sha"] == sha(t.world.canary), f"{label}: the library loaded another key")
+        ours = (job / "keyring").read_bytes()
+        check(ours == (t.setup() / "keyring").read_bytes(), f"{label}: keyring differs from --api-key-env")
+
+
+@case("ambient-ANACONDA_AUTH_DOMAIN-is-honoured", LIB_VERSIONS)
+def ambient_domain(t, version):
+    # A runner that already sets ANACONDA_AUTH_DOMAIN for its jobs: later steps keep that variable.
+    ambient = {"ANACONDA_AUTH_DOMAIN": "example.org"}
+    job = t.setup(env=ambient)
+    got = t.lib(version, PROBE_CLIENT, t.home(), env=ambient, source=job / "env.sh")
+    check(got["config_domain"] == "example.org", f"library domain {got['config_domain']}")
+    check(got["token_sha"] == sha(t.world.canary), "the library does not find the key for its domain")
