@@ -204,20 +204,24 @@ enum Outcome {
 fn classify(resp: Response, url: &str) -> Result<Outcome> {
     let status = resp.status();
     if status.is_redirection() {
-        let to = resp
+        let code = status.as_u16();
+        let location = resp
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("?")
-            .to_owned();
-        return Err(Error::new(
-            Kind::Unreachable,
-            format!(
-                "the Anaconda API redirected to another host (`{}`)",
-                strip_query(&to)
-            ),
-        )
-        .hint("the key is never sent to another host; point --api-url at the final address"));
+            .map(|to| strip_query(to).to_owned());
+        return Err(match location {
+            Some(to) => Error::new(
+                Kind::Unreachable,
+                format!("the Anaconda API redirected to another host (`{to}`)"),
+            )
+            .hint("the key is never sent to another host; point --api-url at the final address"),
+            None => Error::new(
+                Kind::Unreachable,
+                format!("`{url}` answered {code} without saying where to go"),
+            )
+            .hint("check --api-url: it must point at the Anaconda API, not a proxy or web page"),
+        });
     }
     let retry_after = resp
         .headers()

@@ -417,3 +417,17 @@ fn a_long_username_holding_the_key_is_scrubbed_before_it_is_shortened() {
     assert_no_leak("stdout", &out.stdout, &key);
     assert_no_leak("stderr", &out.stderr, &key);
 }
+
+#[test]
+fn a_redirect_without_location_is_a_clear_error() {
+    let api = FakeApi::always(Reply::Status {
+        code: 302,
+        headers: vec![],
+        body: String::new(),
+    });
+    let (out, _, _) = validate(&api.url(), "5s", false);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("answered 302 without saying where to go"), "{err}");
+    assert_eq!(api.count(), 1);
+}
