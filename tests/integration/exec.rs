@@ -418,3 +418,19 @@ fn sigterm_before_the_command_starts_cleans_up_and_skips_it() {
     assert!(!dir.exists(), "job dir left after SIGTERM");
     assert_no_leak("stderr", &out.stderr, &key);
 }
+
+#[test]
+fn a_key_written_one_character_at_a_time_is_still_scrubbed() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let script = r#"
+        k="$ANACONDA_AUTH_API_KEY"; printf '<'
+        while [ -n "$k" ]; do
+            rest="${k#?}"; printf '%s' "${k%"$rest"}"; k="$rest"
+        done
+        printf '>\n'
+    "#;
+    let out = exec(&sb, "ANACONDA_AUTH_API_KEY", &key, &["--mode", "env"], script);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "<****>\n");
+}
