@@ -334,3 +334,17 @@ log_output() {
   # setup wrote a job directory (nothing runs pre-exit in this test): remove it
   "${bin}" cleanup --ci buildkite >/dev/null 2>&1
 }
+
+@test "register: true runs the configured conda to install anaconda-registration with the job's key" {
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_REGISTER=true
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_CONDA="${fixtures}/fake-conda"
+  export FAKE_CONDA_LOG="${BATS_TEST_TMPDIR}/conda.log" FAKE_CONDA_PYTHON="${venv}/bin/python"
+  run_job "true"
+  log_output
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  run cat "${FAKE_CONDA_LOG}"
+  assert_line --index 0 "conda list --name base --json --full-name anaconda-registration"
+  assert_line --partial "conda install --name base anaconda-registration"
+  assert_line "install-env loaded-sha256=${SUITE_CANARY_SHA256}"
+  assert_logs_clean "${log}" "${FAKE_CONDA_LOG}"
+}
