@@ -29,10 +29,19 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # check NAME FUNCTION: runs one test with its output in a log that is shown only on failure.
+# The test runs in a subshell outside any `if`, since bash ignores `set -e` inside a condition and
+# a failed assertion in the middle of a test would otherwise go unnoticed.
 check() {
-  local name="$1" fn="$2" log
+  local name="$1" fn="$2" log rc
   log="${work}/out/$(echo "${name}" | tr -c 'a-zA-Z0-9\n' '-').log"
-  if (set -euo pipefail; "${fn}") >"${log}" 2>&1; then
+  set +e
+  (
+    set -euo pipefail
+    "${fn}"
+  ) >"${log}" 2>&1
+  rc=$?
+  set -e
+  if ((rc == 0)); then
     passed=$((passed + 1))
     echo "ok - ${name}"
   else
@@ -129,9 +138,10 @@ test_docker_secret_github() {
   dir="$(grep -A1 '^dir<<' "${gh}/output" | sed -n 2p)"
   [[ -n "${path}" && "${path}" == "${dir}/"* ]] || fail "no secret-file/dir outputs"
   cmp -s "${path}" "${work}/key" || fail "the secret-file output is not the key file"
-  expect_in "${out}.stdout" "::add-mask::"
-  grep -v '^::add-mask::' "${out}.stdout" >"${out}.unmasked" || true
-  no_leak_in "${out}.unmasked" "${out}.stderr" "${gh}/output" "${gh}/env"
+  # stdout carries the --secret argument, so the mask commands go to stderr (GitHub reads both).
+  expect_in "${out}.stderr" "::add-mask::"
+  grep -v '^::add-mask::' "${out}.stderr" >"${out}.unmasked" || true
+  no_leak_in "${out}.stdout" "${out}.unmasked" "${gh}/output" "${gh}/env"
   "${bin}" cleanup --ci none --dir "${dir}" 2>/dev/null
   [[ ! -e "${path}" ]] || fail "cleanup --dir left the secret file"
 }
@@ -211,7 +221,7 @@ test_registration_requires_secret() {
 test_registration_without_required_is_silent() {
   local log="${work}/out/registration-optional.log"
   sed 's/,required=true//' "${examples}/registration.Dockerfile" >"${work}/optional.Dockerfile"
-  build "${log}" -f "${work}/optional.Dockerfile" "${base_args[@]}" -t aca-test/optional:1 "${examples}"
+  build "${log}" -f "${work}/optional.Dockerfile" "${base_args[@]}" --no-cache -t aca-test/optional:1 "${examples}"
   expect_in "${log}" "credentials=none"
 }
 
@@ -245,7 +255,7 @@ test_keyring_mount_is_read_only() {
   local log="${work}/out/keyring-nobackend.log"
   sed 's/^    PYTHON_KEYRING_BACKEND=[^ ]* \\$/    \\/' "${examples}/keyring.Dockerfile" >"${work}/nobackend.Dockerfile"
   expect_not_in "${work}/nobackend.Dockerfile" "PYTHON_KEYRING_BACKEND=anaconda_auth"
-  build "${log}" -f "${work}/nobackend.Dockerfile" "${base_args[@]}" \
+  build "${log}" -f "${work}/nobackend.Dockerfile" "${base_args[@]}" --no-cache \
     --secret "id=anaconda_keyring,src=${work}/keyring" -t aca-test/nobackend:1 "${examples}"
   expect_in "${log}" "env-create credentials=unusable-keyring "
 }
