@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Second step of the GitHub Action: turn the validated inputs into flags and run
 # `anaconda-ci-auth setup`. The key stays in ANACONDA_CI_AUTH_INPUT_API_KEY, which the binary reads
-# by name (--api-key-env); this script only checks that it is not empty and never expands it.
+# by name (--api-key-env); this script only checks that it is not empty and never prints it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
