@@ -431,7 +431,7 @@ test_download_checksum_mismatch() {
 }
 
 test_template_shape() {
-  python3 - "${template}" <<'PY'
+  python3 - "${template}" "${root}/gitlab/README.md" <<'PY'
 import sys, yaml
 text = open(sys.argv[1]).read()
 header, body = list(yaml.safe_load_all(text))
@@ -449,6 +449,10 @@ for name, job in body.items():
 for name, spec in header["spec"]["inputs"].items():
     if "key" in name and "variable" not in name:
         problems.append(f"input {name!r} looks like it takes a key")
+readme = open(sys.argv[2]).read()
+for name in header["spec"]["inputs"]:
+    if f"| `{name}` |" not in readme:
+        problems.append(f"input {name!r} is missing from the inputs table in gitlab/README.md")
 for p in problems:
     print("    " + p)
 sys.exit(1 if problems else 0)
@@ -539,7 +543,7 @@ main() {
   run_test "include: project: at a tag, fetched from a git server" test_project_include
   run_test "install-method download: installer from the tag, verified binary from the mirror" test_download
   run_test "install-method download: a checksum mismatch stops the job" test_download_checksum_mismatch
-  run_test "the template has only hidden jobs, no artifacts, no inputs spliced into shell" test_template_shape
+  run_test "the template has only hidden jobs, no artifacts, no inputs in shell; README lists every input" test_template_shape
   run_test "template, example and scenarios pass the GitLab schema, yamllint and shellcheck" test_lint
 
   echo "${suite}: ${passed} passed, ${failed} failed"
