@@ -12,6 +12,12 @@ load_test_libs() {
   load "${node_modules}/bats-support/load"
   load "${node_modules}/bats-assert/load"
   load "${node_modules}/bats-mock/stub"
+  # bats-mock keeps its binstubs and plans in ${BATS_TMPDIR}/bin, which is plain /tmp and shared
+  # with every other bats run on the machine: give each test its own.
+  PATH="${PATH#"${BATS_MOCK_BINDIR}:"}"
+  BATS_MOCK_TMPDIR="${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR}}"
+  BATS_MOCK_BINDIR="${BATS_MOCK_TMPDIR}/bin"
+  PATH="${BATS_MOCK_BINDIR}:${PATH}"
 }
 
 # The canary key is made once per file so the fake API (started in setup_file) knows its hash.

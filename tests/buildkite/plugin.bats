@@ -12,7 +12,7 @@ setup() {
 
 @test "shellcheck passes on every hook and library" {
   run shellcheck -x "${plugin}/hooks/environment" "${plugin}/hooks/pre-exit" "${plugin}/lib/plugin.bash" \
-    "${BATS_TEST_DIRNAME}/helpers.bash" "${fixtures}/bin/buildkite-agent"
+    "${BATS_TEST_DIRNAME}/helpers.bash" "${fixtures}/bin/buildkite-agent" "${fixtures}/fake-conda"
   assert_success
 }
 
