@@ -13,7 +13,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 find_binary() {
   local candidate
   if [[ -n "${ANACONDA_CI_AUTH_INPUT_BINARY_PATH:-}" ]]; then
-    printf '%s\n' "${ANACONDA_CI_AUTH_INPUT_BINARY_PATH}"
+    if command -v cygpath >/dev/null 2>&1; then
+      cygpath -u "${ANACONDA_CI_AUTH_INPUT_BINARY_PATH}"
+    else
+      printf '%s\n' "${ANACONDA_CI_AUTH_INPUT_BINARY_PATH}"
+    fi
     return
   fi
   for candidate in "${RUNNER_TEMP:-}/anaconda-ci-auth.bin/bin/anaconda-ci-auth" \

@@ -8,14 +8,23 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "${here}/common.sh"
 
 main() {
-  local bin
+  local bin native
   check_input INSTALL '^(download|source|path)$' 'download, source or path'
   check_input VERSION '^(v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?)?$' 'empty (this action'"'"'s version) or a release like 0.1.0'
   [[ -n "${GITHUB_OUTPUT:-}" ]] || die "GITHUB_OUTPUT is not set; this script runs as a step of the GitHub Action"
 
   bin="$(bash "${here}/../scripts/install-binary.sh" "${ANACONDA_CI_AUTH_INPUT_INSTALL}" "${ANACONDA_CI_AUTH_INPUT_VERSION}")" ||
     exit 1
-  printf 'path=%s\n' "${bin}" >>"${GITHUB_OUTPUT}"
+  # `path` is for the next bash step; `native-path` is the same file as the OS names it (a
+  # Windows path on Windows runners), for the action's binary-path output.
+  native="${bin}"
+  if command -v cygpath >/dev/null 2>&1; then
+    native="$(cygpath -w "${bin}")"
+  fi
+  {
+    printf 'path=%s\n' "${bin}"
+    printf 'native-path=%s\n' "${native}"
+  } >>"${GITHUB_OUTPUT}"
 }
 
 main "$@"

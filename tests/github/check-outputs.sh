@@ -39,7 +39,7 @@ check_common() {
   [[ "${OUT_FINGERPRINT}" =~ ^sha256:[0-9a-f]{16}$ ]] || fail "fingerprint is \`${OUT_FINGERPRINT}\`"
   [[ "${OUT_EXPIRES}" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] || fail "expires-at is \`${OUT_EXPIRES}\`"
   [[ "${OUT_USERNAME}" == "${EXPECT_USERNAME:-}" ]] || fail "username is \`${OUT_USERNAME}\`, expected \`${EXPECT_USERNAME:-}\`"
-  [[ -x "${OUT_BINARY}" ]] || fail "binary-path is not executable"
+  [[ -x "$(unix_path "${OUT_BINARY}")" ]] || fail "binary-path is not executable"
   [[ "${ANACONDA_AUTH_USE_UNIFIED_REPO_API_KEY:-}" == true ]] || fail "ANACONDA_AUTH_USE_UNIFIED_REPO_API_KEY is not exported"
 }
 

@@ -117,7 +117,8 @@ EOF
 }
 
 # act_run LOG [DIR] -- ACT_ARGS...: runs act in host mode, offline, from DIR (default the
-# repository), with our secrets and env files (never the defaults .secrets/.env/.vars).
+# repository), with our secrets and env files (never the defaults .secrets/.env/.vars). The
+# binary is on PATH (for `install: path`) unless the caller sets act_path.
 act_run() {
   local log="$1" dir="${root}"
   shift
@@ -128,7 +129,7 @@ act_run() {
   shift
   local rc=0
   env -u ANACONDA_AUTH_API_KEY -u ANACONDA_AUTH_KEYRING_PATH -u CONDARC -u ANACONDA_CI_AUTH_STATE \
-    HOME="${work}/home" PATH="${work}/bin:${PATH}" \
+    HOME="${work}/home" PATH="${act_path:-${work}/bin:${PATH}}" \
     timeout 300 act -C "${dir}" -P ubuntu-latest=-self-hosted --no-cache-server \
     --secret-file "${work}/act.secrets" --env-file "${work}/act.env" --var-file /dev/null "$@" \
     >"${log}" 2>&1 || rc=$?
@@ -265,13 +266,25 @@ make_release_checkout() {
     "${target}" >"${copy}/checksums/v0.0.1-tampered.txt"
 }
 
+# PATH without any directory that holds an anaconda-ci-auth.
+path_without_binary() {
+  local dir out=""
+  local IFS=:
+  for dir in ${PATH}; do
+    [[ -n "${dir}" && ! -e "${dir}/anaconda-ci-auth" ]] && out="${out:+${out}:}${dir}"
+  done
+  printf '%s\n' "${out}"
+}
+
 test_action_download() {
-  local log="${work}/download.log" copy="${work}/checkout"
+  local log="${work}/download.log" copy="${work}/checkout" act_path
+  act_path="$(path_without_binary)"
   make_release_checkout "${copy}"
   printf 'ANACONDA_CI_AUTH_DOWNLOAD_BASE=%s/files\n' "${fake_base}" >>"${work}/act.env"
   act_run "${log}" "${copy}" -- push -W "${copy}/tests/github/workflows/download.yml" --insecure-secrets
   log_has "${log}" "install-binary: verified anaconda-ci-auth-"
   log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  log_has "${log}" "check-cleaned: the job directory and its files are gone"
   log_has "${log}" "checksum mismatch for anaconda-ci-auth-0.0.1-tampered-"
   log_has "${log}" "check-failed: the action failed and left nothing behind"
   check "the tampered asset never ran" test ! -e "${work}/TAMPERED-ASSET-RAN"
