@@ -45,7 +45,17 @@ run_test() {
   local name="$1" fn="$2" log
   log="${work}/logs/$((passed + failed + 1)).log"
   mkdir -p "${work}/logs"
-  if (set -euo pipefail && "${fn}") >"${log}" 2>&1; then
+  local rc=0
+  # Not in an `if` condition: errexit is ignored there, even in a subshell, and then only the
+  # test's last command would count.
+  set +e
+  (
+    set -euo pipefail
+    "${fn}"
+  ) >"${log}" 2>&1
+  rc=$?
+  set -e
+  if ((rc == 0)); then
     passed=$((passed + 1))
     echo "ok - ${name}"
   else
