@@ -348,3 +348,17 @@ log_output() {
   assert_line "install-env loaded-sha256=${SUITE_CANARY_SHA256}"
   assert_logs_clean "${log}" "${FAKE_CONDA_LOG}"
 }
+
+@test "domain and a comma-separated channels string reach anaconda-auth and the condarc" {
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_DOMAIN=anaconda.example.com
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_CHANNELS="https://a.example.com/*,https://b.example.com/*"
+  run_job "$(probe_command); echo \"domain=\${ANACONDA_AUTH_DOMAIN}\"; cat \"\${CONDARC}\""
+  log_output
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  assert_output --partial "domain=anaconda.example.com"
+  # load-key.py asks anaconda-auth for the key of ANACONDA_AUTH_DOMAIN
+  assert_output --partial "loaded-sha256=${SUITE_CANARY_SHA256}"
+  assert_output --partial "https://a.example.com/*"
+  assert_output --partial "https://b.example.com/*"
+  assert_logs_clean "${log}"
+}
