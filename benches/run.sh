@@ -5,23 +5,29 @@
 # (TokenInfo.save(), BaseClient().account), curl doing the same GET, and a shell printf of the key
 # into a 0600 file. Also peak memory (/usr/bin/time -v) and the release binary size. Writes the
 # raw hyperfine JSON and a Markdown report (the figures of BENCHMARKS.md) to target/bench/.
-# Usage: benches/run.sh   (BENCH_RUNS=N for the fast commands, BENCH_SLOW_RUNS=N for Python)
+# Usage: benches/run.sh   (BENCH_RUNS=N runs of each fast command, BENCH_SLOW_RUNS=N of each Python
+# command, split over BENCH_ROUNDS rounds so that a change of machine load affects all commands alike)
 # The key is a generated fake JWT, passed to every command by environment variable name.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${root}/target/bench"
-runs="${BENCH_RUNS:-200}"
-slow_runs="${BENCH_SLOW_RUNS:-30}"
+runs="${BENCH_RUNS:-400}"
+slow_runs="${BENCH_SLOW_RUNS:-32}"
+rounds="${BENCH_ROUNDS:-4}"
+round=1
 python="${root}/target/test-env/venv/bin/python"
 bin="${root}/target/release/anaconda-ci-auth"
 work=""
+shm=""
 server_pids=()
 
 stop() {
   local pid
   for pid in "${server_pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
   [[ -n "${work}" ]] && rm -rf "${work}"
+  [[ -n "${shm}" ]] && rm -rf "${shm}"
+  return 0
 }
 
 # require_tools: hyperfine and GNU time from Debian, curl, the venv with anaconda-auth 0.15.3.
@@ -54,17 +60,29 @@ start_server() {
   printf -v "$2" 'http://127.0.0.1:%s' "$(cat "${port_file}")"
 }
 
-# bench NAME RUNS ARGS...: one hyperfine run (no shell, warm-up, JSON export) over the given
-# --command-name/--prepare/command arguments.
+# bench NAME RUNS ARGS...: one hyperfine run (no shell, warm-up, JSON export NAME-rROUND.json)
+# over the given --command-name/--prepare/command arguments; RUNS is split over the rounds.
 bench() {
   local name="$1" n="$2"
   shift 2
-  echo "bench: ${name}"
-  hyperfine -N --style basic --warmup 5 --runs "${n}" --export-json "${out}/${name}.json" "$@"
+  n=$(((n + rounds - 1) / rounds))
+  ((n >= 3)) || n=3
+  echo "bench: ${name} (round ${round} of ${rounds})"
+  hyperfine -N --style basic --warmup 3 --runs "${n}" --export-json "${out}/${name}-r${round}.json" "$@"
 }
 
 local_writes() {
-  local job="${work}/job" py_keyring="${HOME}/.anaconda/keyring"
+  local job="${work}/job" py_keyring="${HOME}/.anaconda/keyring" extra=()
+  # Diagnostics: the same setup and floor on tmpfs (no journal), and a shell doing the same
+  # filesystem work as setup (a private directory and four small files).
+  if [[ -n "${shm}" ]]; then
+    extra=(-n "setup --validate offline (dir on tmpfs)" -p "rm -rf ${shm}/job"
+      "${bin} setup --validate offline --api-key-env BENCH_KEY --ci none --dir ${shm}/job"
+      -n "printf floor (tmpfs)" -p "rm -f ${shm}/floor"
+      "sh -c 'umask 077; printf %s \"\${BENCH_KEY}\" > ${shm}/floor'")
+  fi
+  extra+=(-n "shell floor: mkdir + 4 files" -p "rm -rf ${work}/floor-dir"
+    "sh -c 'umask 077; d=${work}/floor-dir; mkdir \"\${d}\"; for f in keyring condarc.yml env.sh state.json; do printf %s \"\${BENCH_KEY}\" > \"\${d}/\${f}\"; done'")
   bench local "${runs}" \
     -n "setup --validate offline" -p "rm -rf ${job}" \
     "${bin} setup --validate offline --api-key-env BENCH_KEY --ci none --dir ${job}" \
@@ -72,7 +90,8 @@ local_writes() {
     "${bin} cleanup --dir ${job}" \
     -n "printf floor" -p "rm -f ${work}/floor" \
     "sh -c 'umask 077; printf %s \"\${BENCH_KEY}\" > \"\${BENCH_FLOOR_FILE}\"'" \
-    -n "anaconda-ci-auth --version" -p "true" "${bin} --version"
+    -n "anaconda-ci-auth --version" -p "true" "${bin} --version" \
+    "${extra[@]}"
   bench python-save "${slow_runs}" \
     -n "python TokenInfo.save()" -p "rm -f ${py_keyring}" \
     "${python} -c \"import os; from anaconda_auth.token import TokenInfo; TokenInfo(api_key=os.environ['BENCH_KEY'], domain='anaconda.com').save()\""
@@ -99,7 +118,7 @@ servers() {
   echo "bench: fake API servers"
   python3 "${root}/benches/fake_api.py" probe "${fast}" 2000 >"${out}/server-asyncio.probe"
   python3 "${root}/benches/fake_api.py" probe "${slow}" 2000 >"${out}/server-stdlib.probe"
-  bench servers "${runs}" \
+  bench servers "$((runs / 2))" \
     -n "curl vs asyncio fake API" "curl -fsS -o /dev/null -H @${work}/auth-header ${fast}/api/account" \
     -n "curl vs http.server fake API" "curl -fsS -o /dev/null -H @${work}/auth-header ${slow}/api/account"
 }
@@ -132,8 +151,10 @@ main() {
   require_tools
   build
   mkdir -p "${out}"
+  rm -f "${out}"/*.json "${out}"/*.probe "${out}/rss.txt"
   work="$(mktemp -d)"
   trap stop EXIT
+  if [[ -d /dev/shm && -w /dev/shm ]]; then shm="$(mktemp -d -p /dev/shm)"; fi
   export HOME="${work}/home" TMPDIR="${work}/tmp" BENCH_FLOOR_FILE="${work}/floor"
   mkdir -p "${HOME}" "${TMPDIR}"
   unset ANACONDA_AUTH_API_KEY GITHUB_ACTIONS GITLAB_CI BUILDKITE JENKINS_URL
@@ -149,8 +170,11 @@ print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(
   start_server stdlib slow
   curl -fsS -o /dev/null -H "@${work}/auth-header" "${fast}/api/account"
   curl -fsS -o /dev/null -H "@${work}/auth-header" "${slow}/api/account"
-  local_writes
-  online "${fast}"
+  for ((round = 1; round <= rounds; round++)); do
+    local_writes
+    online "${fast}"
+  done
+  round=1
   servers "${fast}" "${slow}"
   memory "${fast}"
   python3 "${root}/benches/report.py" "${out}" "${bin}" "${python}" | tee "${out}/results.md"
