@@ -430,6 +430,48 @@ test_download_checksum_mismatch() {
   no_leak "${dir}"
 }
 
+# posix_run SHELL...: the template's before_script, a probe and its after_script (a new shell),
+# as GitLab runs them for an image whose shell is SHELL (e.g. dash, busybox sh), with `set -e`.
+posix_run() {
+  local out="${work}/posix" project="${work}/posix/project"
+  mkdir -p "${project}" "${work}/posix/tmp"
+  cp "${root}/tests/gitlab/key_probe.py" "${project}/"
+  python3 - "${template}" "${out}" <<'PY' || return 1
+import sys, yaml
+body = next(iter(list(yaml.safe_load_all(open(sys.argv[1])))[1].values()))
+open(f"{sys.argv[2]}/before.sh", "w").write("set -e\n" + "\n".join(body["before_script"]))
+open(f"{sys.argv[2]}/after.sh", "w").write("set -e\n" + "\n".join(body["after_script"]))
+for name, value in body["variables"].items():
+    print(f"{name}={value}", file=open(f"{sys.argv[2]}/inputs.env", "a"))
+PY
+  local -a envs=(HOME="${work}/home" PATH="${work}/bin:${venv}/bin:/usr/bin:/bin" TMPDIR="${work}/posix/tmp"
+    CI_PROJECT_DIR="${project}" CI_JOB_ID=4711 ANACONDA_AUTH_API_KEY="${canary_key}")
+  mapfile -t -O "${#envs[@]}" envs < <(sed -e 's/\$\[\[ inputs.version \]\]/'"${version}"'/' \
+    -e 's/\$\[\[ inputs.install-method \]\]/path/' -e 's/\$\[\[ inputs.validate \]\]/offline/' \
+    -e 's/\$\[\[ inputs.mode \]\]/keyring/' -e 's/\$\[\[ inputs.api-key-variable \]\]/ANACONDA_AUTH_API_KEY/' \
+    -e 's/\$\[\[ inputs.domain \]\]/anaconda.com/' -e 's/\$\[\[ inputs.register \]\]/false/' \
+    -e 's/\$\[\[ inputs\.[a-z-]* \]\]//' "${out}/inputs.env")
+  last_log="${out}/log"
+  envs+=(EXPECTED_SHA="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)")
+  # shellcheck disable=SC2016  # $EXPECTED_SHA is expanded by the job shell
+  (cd "${project}" && env -i "${envs[@]}" "$@" -c "$(cat "${out}/before.sh"; echo; echo 'python3 key_probe.py keyring "${EXPECTED_SHA}"')") \
+    >"${last_log}" 2>&1 || fail "before_script failed" || return 1
+  (cd "${project}" && env -i "${envs[@]}" "$@" "${out}/after.sh") >>"${last_log}" 2>&1 || fail "after_script failed" || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  expect_log "anaconda-ci-auth: removed ${work}/posix/tmp/anaconda-ci-auth-" || return 1
+  no_job_dirs "${work}/posix/tmp" || return 1
+  no_leak "${project}" || return 1
+  rm -rf "${out}"
+}
+
+test_dash() {
+  posix_run dash
+}
+
+test_busybox_sh() {
+  posix_run busybox sh
+}
+
 test_template_shape() {
   python3 - "${template}" "${root}/gitlab/README.md" <<'PY'
 import sys, yaml
@@ -487,7 +529,7 @@ prerequisites() {
   local ok=0 tool
   [[ -x "${bin}" ]] || { echo "not ok - prerequisite: ${bin} missing (cargo build)"; ok=1; }
   [[ -x "${glcl}" ]] || { echo "not ok - prerequisite: gitlab-ci-local missing (tests/bootstrap.sh)"; ok=1; }
-  for tool in rsync git check-jsonschema yamllint shellcheck; do
+  for tool in rsync git check-jsonschema yamllint shellcheck dash busybox; do
     command -v "${tool}" >/dev/null || { echo "not ok - prerequisite: ${tool} missing"; ok=1; }
   done
   "${venv}/bin/python" -c 'import anaconda_auth' 2>/dev/null ||
@@ -543,6 +585,8 @@ main() {
   run_test "include: project: at a tag, fetched from a git server" test_project_include
   run_test "install-method download: installer from the tag, verified binary from the mirror" test_download
   run_test "install-method download: a checksum mismatch stops the job" test_download_checksum_mismatch
+  run_test "the template's scripts run under dash (set -e)" test_dash
+  run_test "the template's scripts run under busybox sh (set -e)" test_busybox_sh
   run_test "the template has only hidden jobs, no artifacts, no inputs in shell; README lists every input" test_template_shape
   run_test "template, example and scenarios pass the GitLab schema, yamllint and shellcheck" test_lint
 
