@@ -510,6 +510,9 @@ docs = list(yaml.safe_load_all(open(sys.argv[1])))
 assert len(docs) == 2, "expected a spec header and a body"
 for name, doc in zip(("header", "body"), docs):
     json.dump(doc, open(f"{sys.argv[2]}/{name}.json", "w"))
+body = next(iter(docs[1].values()))
+for part in ("before_script", "after_script"):
+    open(f"{sys.argv[2]}/{part}.sh", "w").write("#!/bin/sh\n" + "\n".join(body[part]) + "\n")
 inputs = docs[0]["spec"]["inputs"]
 missing = [k for k, v in inputs.items() if not v.get("description")]
 assert not missing, f"inputs without a description: {missing}"
@@ -519,6 +522,10 @@ PY
   check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci \
     "${root}/gitlab/examples/.gitlab-ci.yml" "${scenarios}"/*.gitlab-ci.yml >"${out}/examples.log" 2>&1 ||
     { cat "${out}/examples.log"; return 1; }
+  # The template's shell as POSIX sh. Excluded: SC2154 (the CI_* and input variables come from
+  # GitLab) and SC3067 (`test -O`: not POSIX, but dash, busybox, bash and ksh have it; see the
+  # dash and busybox tests).
+  shellcheck -s sh -e SC2154,SC3067 "${out}/before_script.sh" "${out}/after_script.sh" || return 1
   yamllint -f parsable -c "${root}/.yamllint" "${root}/gitlab" "${root}/tests/gitlab" || return 1
   (cd "${root}" && shellcheck -x tests/suites/40-gitlab.sh) || return 1
 }
@@ -588,7 +595,7 @@ main() {
   run_test "the template's scripts run under dash (set -e)" test_dash
   run_test "the template's scripts run under busybox sh (set -e)" test_busybox_sh
   run_test "the template has only hidden jobs, no artifacts, no inputs in shell; README lists every input" test_template_shape
-  run_test "template, example and scenarios pass the GitLab schema, yamllint and shellcheck" test_lint
+  run_test "template, example and scenarios pass the GitLab schema, yamllint and shellcheck (also the template's shell)" test_lint
 
   echo "${suite}: ${passed} passed, ${failed} failed"
   ((failed == 0))
