@@ -145,9 +145,8 @@ def merge_new_file(t):
     check(got["api_key_sha"] == sha(t.world.canary), "the library did not load the new keyring")
     t.bin("cleanup", "--dir", str(job))
     check(not path.exists(), "cleanup left the keyring it created")
-    if path.parent.exists():
-        leftovers = sorted(p.name for p in path.parent.iterdir())
-        t.notes.append(f"cleanup left the directory {path.parent.name}/ it created, containing {leftovers}")
+    leftovers = sorted(p.name for p in path.parent.iterdir()) if path.parent.exists() else None
+    check(leftovers is None, f"cleanup left the directory {path.parent.name}/ it created, containing {leftovers}")
 
 
 @case("merge-into-empty-keyring-cleanup-restores-it")
