@@ -199,6 +199,8 @@ test_component_keyring() {
   glcl "${dir}" keyring "${vars}"
   expect_rc 0 || return 1
   expect_log "probe: ok mode=keyring" || return 1
+  expect_log '>   - channel: "https://conda.example.org/*"' || return 1
+  expect_log '>     auth_domain: "example.org"' || return 1
   jd="$(job_dir)"
   [[ -n "${jd}" ]] || fail "the job printed no job directory" || return 1
   expect_log "anaconda-ci-auth: removed ${jd}" || return 1
@@ -241,6 +243,19 @@ test_expired_key() {
   expect_log "setup failed with exit code 5" || return 1
   expect_not_log "the job script ran" || return 1
   no_job_dirs "${work}/tmp-expired" || return 1
+  no_leak "${dir}"
+}
+
+test_min_validity() {
+  local dir vars="${work}/vars-min-validity.yml"
+  dir="$(new_project min-validity min-validity)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" min-validity "${vars}"
+  expect_rc 1 || return 1
+  expect_log "sooner than --min-validity allows" || return 1
+  expect_log "setup failed with exit code 5" || return 1
+  expect_not_log "the job script ran" || return 1
+  no_job_dirs "${work}/tmp-min-validity" || return 1
   no_leak "${dir}"
 }
 
@@ -576,10 +591,11 @@ main() {
   version="$("${bin}" --version | awk '{print $2}')"
   start_fake_api || { echo "${suite}: 0 passed, 1 failed"; return 1; }
 
-  run_test "component include, keyring mode: anaconda-auth reads the key from the job keyring" test_component_keyring
+  run_test "component include, keyring mode: anaconda-auth reads the key from the job keyring; channels reach the condarc" test_component_keyring
   run_test "File-type variable as the key source (local include with inputs)" test_file_variable
   run_test "env mode exports ANACONDA_AUTH_API_KEY for the job's script" test_env_mode
   run_test "an expired key fails the job before its script" test_expired_key
+  run_test "a key that expires within min-validity fails the job" test_min_validity
   run_test "a key the API rejects (401) fails the job" test_rejected_key
   run_test "online validation against the API answering 200" test_online_ok
   run_test "a missing required input fails pipeline creation" test_missing_input
