@@ -10,7 +10,6 @@ import base64
 import hashlib
 import http.server
 import json
-import os
 import subprocess
 import tempfile
 import threading
