@@ -23,6 +23,7 @@ git_pid=""
 api_port=""
 version=""
 rc=0
+last_log=""
 
 # ---- helpers ---------------------------------------------------------------------------------
 
@@ -56,8 +57,12 @@ run_test() {
   else
     echo "not ok - ${name}"
     failed=$((failed + 1))
-    if [[ -n "${last_log:-}" && -f "${last_log}" ]]; then
-      sed 's/^/    | /' "${last_log}" | tail -40
+    if [[ -n "${last_log}" && -f "${last_log}" ]]; then
+      if assert_no_leak "${last_log}" "${canary_key}" 2>/dev/null && assert_no_leak "${last_log}" "${expired_key}" 2>/dev/null; then
+        sed 's/^/    | /' "${last_log}" | tail -40
+      else
+        echo "    (the log is not shown: it contains a key)"
+      fi
     fi
   fi
   last_log=""
