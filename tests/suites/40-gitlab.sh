@@ -539,8 +539,15 @@ assert not missing, f"inputs without a description: {missing}"
 PY
   check-jsonschema --builtin-schema vendor.gitlab-ci "${out}/header.json" "${out}/body.json" >"${out}/schema.log" 2>&1 ||
     { cat "${out}/schema.log"; return 1; }
+  python3 - "${root}/gitlab/README.md" "${out}" <<'PY' || return 1
+import re, sys
+blocks = re.findall(r"```yaml\n(.*?)```", open(sys.argv[1]).read(), re.S)
+assert blocks, "no yaml examples in gitlab/README.md"
+for i, block in enumerate(blocks):
+    open(f"{sys.argv[2]}/readme-{i}.yml", "w").write(block)
+PY
   check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci \
-    "${root}/gitlab/examples/.gitlab-ci.yml" "${scenarios}"/*.gitlab-ci.yml >"${out}/examples.log" 2>&1 ||
+    "${root}/gitlab/examples/.gitlab-ci.yml" "${scenarios}"/*.gitlab-ci.yml "${out}"/readme-*.yml >"${out}/examples.log" 2>&1 ||
     { cat "${out}/examples.log"; return 1; }
   # The template's shell as POSIX sh. Excluded: SC2154 (the CI_* and input variables come from
   # GitLab) and SC3067 (`test -O`: not POSIX, but dash, busybox, bash and ksh have it; see the
@@ -616,7 +623,7 @@ main() {
   run_test "the template's scripts run under dash (set -e)" test_dash
   run_test "the template's scripts run under busybox sh (set -e)" test_busybox_sh
   run_test "the template has only hidden jobs, no artifacts, no inputs in shell; README lists every input" test_template_shape
-  run_test "template, example and scenarios pass the GitLab schema, yamllint and shellcheck (also the template's shell)" test_lint
+  run_test "template, examples (also the README's) and scenarios pass the GitLab schema, yamllint, shellcheck" test_lint
 
   echo "${suite}: ${passed} passed, ${failed} failed"
   ((failed == 0))
