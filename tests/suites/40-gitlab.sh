@@ -240,6 +240,17 @@ test_file_variable_default_name() {
   no_leak "${dir}"
 }
 
+test_file_variable_env_mode() {
+  local dir vars="${work}/vars-file-env.yml"
+  dir="$(new_project file-env-mode file-env-mode)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=file
+  glcl "${dir}" file-env-mode "${vars}"
+  expect_rc 0 || return 1
+  expect_log "probe: ok mode=env" || return 1
+  no_job_dirs "${work}/tmp-file-env-mode" || return 1
+  no_leak "${dir}"
+}
+
 test_env_mode() {
   local dir vars="${work}/vars-env.yml"
   dir="$(new_project env-mode env-mode)"
@@ -619,6 +630,7 @@ main() {
   run_test "component include, keyring mode: anaconda-auth reads the key from the job keyring; channels reach the condarc" test_component_keyring
   run_test "File-type variable as the key source (local include with inputs)" test_file_variable
   run_test "File-type variable named ANACONDA_AUTH_API_KEY, keyring mode: the library uses the keyring" test_file_variable_default_name
+  run_test "File-type variable named ANACONDA_AUTH_API_KEY, env mode: the key replaces the path" test_file_variable_env_mode
   run_test "env mode exports ANACONDA_AUTH_API_KEY for the job's script" test_env_mode
   run_test "an expired key fails the job before its script" test_expired_key
   run_test "a key that expires within min-validity fails the job" test_min_validity
