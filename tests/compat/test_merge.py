@@ -125,12 +125,13 @@ def merge_library_loads(t, version):
 @case("merge-cleanup-restores-previous-file")
 def merge_cleanup_restores(t):
     home, path, keys = prepared_home(t)
-    before = path.read_bytes()
+    before, mode = path.read_bytes(), path.stat().st_mode
     job = merge(t, path)
     check(path.read_bytes() != before, "setup did not change the keyring")
     t.bin("cleanup", "--dir", str(job))
     after = path.read_bytes()
     check(after == before, f"cleanup left {len(after)} bytes (sha {sha(after)[:16]}), before {len(before)}")
+    check(path.stat().st_mode == mode, f"cleanup changed the mode {mode:o} to {path.stat().st_mode:o}")
     check(not job.exists(), "cleanup left the job directory")
     got = t.lib(NEW, PROBE_LOAD, home, args=("anaconda.com",))
     check(got["api_key_sha"] == sha(keys["OLD_KEY"]), "the previous key does not load after cleanup")
@@ -156,6 +157,7 @@ def merge_empty_file(t):
     # The library's backend probe creates an empty keyring file: a common starting point.
     got = t.lib(NEW, CREATE_EMPTY, home)
     check(path.exists() and path.stat().st_size == 0, f"library did not create an empty keyring ({got})")
+    mode = path.stat().st_mode
     job = merge(t, path)
     got = t.lib(NEW, PROBE_LOAD, home, args=("anaconda.com",))
     check(got["api_key_sha"] == sha(t.world.canary), "the library did not load the merged key")
@@ -163,6 +165,7 @@ def merge_empty_file(t):
     check(path.exists(), "cleanup removed a keyring file that existed before setup")
     after = path.read_bytes()
     check(after == b"", f"cleanup left {after[:20]!r} in a keyring that was empty before setup")
+    check(path.stat().st_mode == mode, f"cleanup changed the mode {mode:o} to {path.stat().st_mode:o}")
 
 
 @case("merge-refuses-invalid-json")
