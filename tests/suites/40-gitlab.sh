@@ -339,6 +339,17 @@ test_key_as_input() {
   no_leak "${dir}"
 }
 
+test_bad_option() {
+  local dir vars="${work}/vars-bad-option.yml"
+  dir="$(new_project bad-option bad-option)"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl "${dir}" bad-option "${vars}"
+  expect_rc 1 || return 1
+  expect_log "\`mode\` input: \`envv\` cannot be used because it is not in the list of allowed options" || return 1
+  expect_not_log "the job script ran" || return 1
+  no_leak "${dir}"
+}
+
 test_failing_job_cleanup() {
   local dir vars="${work}/vars-failing.yml" jd
   dir="$(new_project failing-job failing-job)"
@@ -558,8 +569,8 @@ body = next(iter(docs[1].values()))
 for part in ("before_script", "after_script"):
     open(f"{sys.argv[2]}/{part}.sh", "w").write("#!/bin/sh\n" + "\n".join(body[part]) + "\n")
 inputs = docs[0]["spec"]["inputs"]
-missing = [k for k, v in inputs.items() if not v.get("description")]
-assert not missing, f"inputs without a description: {missing}"
+missing = [k for k, v in inputs.items() if not v.get("description") or not v.get("type")]
+assert not missing, f"inputs without a description or a type: {missing}"
 PY
   check-jsonschema --builtin-schema vendor.gitlab-ci "${out}/header.json" "${out}/body.json" >"${out}/schema.log" 2>&1 ||
     { cat "${out}/schema.log"; return 1; }
@@ -638,6 +649,7 @@ main() {
   run_test "online validation against the API answering 200" test_online_ok
   run_test "a missing required input fails pipeline creation" test_missing_input
   run_test "a variable reference as api-key-variable fails pipeline creation" test_key_as_input
+  run_test "a value outside an input's options fails pipeline creation" test_bad_option
   run_test "after_script removes the job directory after a failed script" test_failing_job_cleanup
   run_test "the next setup sweeps a timed-out job's directory in \${CI_PROJECT_DIR}.tmp" test_stale_sweep
   run_test "a job with image: (forced shell executor)" test_image_job
