@@ -470,6 +470,27 @@ test_download() {
   no_leak "${dir}"
 }
 
+test_installer_input() {
+  local dir vars="${work}/vars-installer.yml" left
+  make_mirror vendored "$(sha256sum "${bin}" | cut -d' ' -f1)"
+  dir="$(new_project installer-path installer-path)"
+  mkdir -p "${dir}/vendor"
+  cp -r "${work}/vendored" "${dir}/vendor/anaconda-ci-auth"
+  rm -rf "${dir}/vendor/anaconda-ci-auth/.git"
+  git -C "${dir}" add -A
+  git -C "${dir}" commit -q -m "vendor anaconda-ci-auth"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  glcl_bin_path="" glcl "${dir}" installer-path "${vars}"
+  expect_rc 0 || return 1
+  expect_not_log "fetching the installer" || return 1
+  expect_log "binary=${work}/tmp-installer-path/anaconda-ci-auth.bin-" || return 1
+  expect_log "verified anaconda-ci-auth-${version}-$(release_target)" || return 1
+  expect_log "probe: ok mode=keyring" || return 1
+  left="$(find "${work}/tmp-installer-path" -mindepth 1 -maxdepth 1)"
+  [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
+  no_leak "${dir}"
+}
+
 test_download_checksum_mismatch() {
   local dir vars="${work}/vars-mismatch.yml" left
   make_mirror bad-mirror "$(printf '%064d' 0)"
@@ -657,6 +678,7 @@ main() {
   run_test "a traced job shell (set -x) does not print the key" test_xtrace_quiet
   run_test "include: project: at a tag, fetched from a git server" test_project_include
   run_test "install-method download: installer from the tag, verified binary from the mirror" test_download
+  run_test "install-method download with the installer input (a vendored checkout)" test_installer_input
   run_test "install-method download: a checksum mismatch stops the job" test_download_checksum_mismatch
   run_test "the template's scripts run under dash (set -e)" test_dash
   run_test "the template's scripts run under busybox sh (set -e)" test_busybox_sh
