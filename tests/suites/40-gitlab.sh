@@ -619,7 +619,7 @@ prerequisites() {
   local ok=0 tool
   [[ -x "${bin}" ]] || { echo "not ok - prerequisite: ${bin} missing (cargo build)"; ok=1; }
   [[ -x "${glcl}" ]] || { echo "not ok - prerequisite: gitlab-ci-local missing (tests/bootstrap.sh)"; ok=1; }
-  for tool in rsync git check-jsonschema yamllint shellcheck dash busybox; do
+  for tool in rsync git curl check-jsonschema yamllint shellcheck dash busybox; do
     command -v "${tool}" >/dev/null || { echo "not ok - prerequisite: ${tool} missing"; ok=1; }
   done
   "${venv}/bin/python" -c 'import anaconda_auth' 2>/dev/null ||
