@@ -61,10 +61,11 @@ impl Env {
         self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// A flag that is on: `true`, `t` (Go's strconv.ParseBool, as GitLab Runner reads it), `1`, `yes`, `on`.
     pub(crate) fn is_true(&self, name: &str) -> bool {
         matches!(
             self.get(name).map(str::to_ascii_lowercase).as_deref(),
-            Some("true" | "1" | "yes" | "on")
+            Some("true" | "t" | "1" | "yes" | "on")
         )
     }
 

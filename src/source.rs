@@ -33,12 +33,7 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
             );
         }
         let value = env.get(name).ok_or_else(|| missing_env(name))?;
-        let source = format!("environment variable {name}");
-        return Ok(Sourced {
-            key: jwt::sanitize(value.to_owned(), &source)?,
-            source,
-            env_name: Some(name.clone()),
-        });
+        return from_variable(name, value);
     }
     if let Some(path) = &args.api_key_file {
         let source = format!("file {}", path.display());
@@ -68,12 +63,7 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
         });
     }
     if let Some(value) = env.get(names::API_KEY) {
-        let source = format!("environment variable {}", names::API_KEY);
-        return Ok(Sourced {
-            key: jwt::sanitize(value.to_owned(), &source)?,
-            source,
-            env_name: Some(names::API_KEY.to_owned()),
-        });
+        return from_variable(names::API_KEY, value);
     }
     let secrets_dir = env
         .path(names::SECRETS_DIR)
@@ -94,9 +84,41 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
     .hint("map the CI secret to ANACONDA_AUTH_API_KEY in the job's environment, or use --api-key-env NAME, --api-key-file PATH or --api-key-stdin"))
 }
 
+/// The key from a variable, or from the file it names: a GitLab File-type variable holds the
+/// path of a temporary file with the value.
+fn from_variable(name: &str, value: &str) -> Result<Sourced> {
+    if let Some(path) = file_variable(value) {
+        let source = format!("file {} (named by {name})", path.display());
+        return Ok(Sourced {
+            key: jwt::sanitize(read_file(&path)?, &source)?,
+            source,
+            env_name: Some(name.to_owned()),
+        });
+    }
+    let source = format!("environment variable {name}");
+    Ok(Sourced {
+        key: jwt::sanitize(value.to_owned(), &source)?,
+        source,
+        env_name: Some(name.to_owned()),
+    })
+}
+
+/// The path in `value` when it names an existing file rather than holding a key.
+fn file_variable(value: &str) -> Option<PathBuf> {
+    let looks_like_path = value.contains('/') || value.contains('\\');
+    let path = PathBuf::from(value.trim());
+    (looks_like_path && !jwt::looks_like_key(value) && path.is_file()).then_some(path)
+}
+
 fn missing_env(name: &str) -> Error {
-    Error::new(Kind::KeyMissing, format!("environment variable `{name}` is not set or empty")).hint(
-        "map the CI secret into the job, e.g. on GitHub `env: { NAME: ${{ secrets.NAME }} }`; secrets are not passed to workflows from forks",
+    Error::new(
+        Kind::KeyMissing,
+        format!("environment variable `{name}` is not set or empty"),
+    )
+    .hint(
+        "map the CI secret into this step's environment (GitHub: `env:` from `secrets.`; GitLab: a masked or \
+         File-type CI/CD variable; Buildkite: the agent's secrets; Jenkins: withCredentials); \
+         secrets are not given to jobs started from forks",
     )
 }
 
@@ -137,7 +159,11 @@ fn shorten(s: &str) -> String {
 
 /// Fails when any argument looks like an API key, without echoing it.
 pub(crate) fn refuse_key_in_argv(args: &[String], env: &Env) -> Result<()> {
-    let env_key = env.get(names::API_KEY).map(str::trim);
+    // A File-type variable holds a path, which may well appear in the arguments.
+    let env_key = env
+        .get(names::API_KEY)
+        .map(str::trim)
+        .filter(|v| file_variable(v).is_none());
     for (i, arg) in args.iter().enumerate().skip(1) {
         let equals_env_key = env_key.is_some_and(|k| k.len() >= 8 && arg.contains(k));
         if jwt::looks_like_key(arg) || equals_env_key {
@@ -211,6 +237,19 @@ mod tests {
         );
         a.api_key_env = Some("not a name".into());
         assert_eq!(read_key(&a, &env).err().map(|e| e.kind), Some(Kind::Usage));
+    }
+
+    #[test]
+    fn a_variable_naming_a_file_reads_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ANACONDA_AUTH_API_KEY");
+        std::fs::write(&file, "file.held.key\n").unwrap();
+        let path = file.to_str().unwrap();
+        let env = Env::from_pairs(&[(names::API_KEY, path)]);
+        let s = read_key(&args(), &env).unwrap();
+        assert_eq!(s.key.expose(), "file.held.key");
+        let argv = vec!["x".into(), "setup".into(), "--api-key-file".into(), path.into()];
+        assert!(refuse_key_in_argv(&argv, &env).is_ok());
     }
 
     #[test]

@@ -41,12 +41,18 @@ pub(crate) struct Job {
     pub(crate) keyring_path: Option<PathBuf>,
     pub(crate) condarc_path: PathBuf,
     pub(crate) env_file: PathBuf,
+    /// Variables later shells should drop: in keyring mode ANACONDA_AUTH_API_KEY, which
+    /// anaconda-auth would otherwise prefer over the keyring.
+    pub(crate) unset: Vec<&'static str>,
 }
 
 impl Job {
     /// `export NAME='value'` lines; the key by reference to its file.
     pub(crate) fn shell_lines(&self) -> String {
         let mut out = String::new();
+        for name in &self.unset {
+            out.push_str(&format!("unset {name}\n"));
+        }
         for (name, value) in &self.exports {
             match value {
                 Export::Plain(v) => out.push_str(&format!("export {name}={}\n", sh_quote(v))),
@@ -138,7 +144,8 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         &condarc::channel_list(&channels),
         Some(&job.condarc_path),
     ));
-    if !env_mode && v.sourced.env_name.as_deref() == Some(names::API_KEY) {
+    if !env_mode && ctx.platform == Platform::Github && ctx.env.get(names::API_KEY).is_some() {
+        // Elsewhere the env file unsets it; $GITHUB_ENV cannot unset a variable.
         warnings.push(format!(
             "{} is set in this step's environment; anaconda-auth prefers it over the keyring, so keep it out of later steps",
             names::API_KEY
@@ -368,6 +375,11 @@ pub(crate) fn write_job(
         keyring_path: written_keyring,
         condarc_path,
         env_file: env_file.clone(),
+        unset: if job.mode == Mode::Keyring {
+            vec![names::API_KEY]
+        } else {
+            Vec::new()
+        },
     };
     let header = "# anaconda-ci-auth: source this file in later steps of the same job\n";
     fsx::write_atomic(&env_file, format!("{header}{}", job_out.shell_lines()).as_bytes())?;

@@ -529,3 +529,67 @@ fn cleanup_in_a_new_shell_finds_the_current_jobs_dir() {
     assert!(cleanup.arg("cleanup").output().unwrap().status.success());
     assert!(!dir.exists());
 }
+
+#[test]
+fn keyring_mode_env_unsets_the_variable_anaconda_auth_would_prefer() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args(["setup", "--validate", "offline", "--print-env", "sh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("unset ANACONDA_AUTH_API_KEY\n"), "{text}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("is set in this step"));
+    let script = format!("{text}\necho \"[${{ANACONDA_AUTH_API_KEY:-}}]\"");
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&sh.stdout).trim(), "[]");
+}
+
+#[test]
+fn a_file_type_variable_is_read_as_a_file() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let file = sb.path().join("ANACONDA_AUTH_API_KEY.file");
+    std::fs::write(&file, format!("{key}\n")).unwrap();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &file)
+        .args(["validate", "--validate", "offline", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["key_source"].as_str().unwrap().starts_with("file "));
+    // Passing the same path explicitly is not mistaken for a key on the command line.
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &file)
+        .args(["validate", "--validate", "offline", "--api-key-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn gitlab_debug_trace_t_counts_as_on() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .env("GITLAB_CI", "true")
+        .env("CI_DEBUG_TRACE", "t")
+        .args(["setup", "--validate", "offline", "--mode", "env"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

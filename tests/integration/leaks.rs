@@ -872,7 +872,8 @@ fn switching_mode_in_the_same_dir_leaves_no_stale_key_file() {
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert_no_leak_in_tree(sb.path(), &old, &[]);
     let env_sh = std::fs::read_to_string(dir.join("env.sh")).unwrap();
-    assert!(!env_sh.contains("ANACONDA_AUTH_API_KEY"), "{env_sh}");
+    assert!(!env_sh.contains("export ANACONDA_AUTH_API_KEY"), "{env_sh}");
+    assert!(env_sh.contains("unset ANACONDA_AUTH_API_KEY\n"), "{env_sh}");
     let out = run(&sb, &[], &["cleanup", "--dir", d]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert!(!dir.exists(), "{:?}", walk(&dir));
