@@ -144,6 +144,9 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         &condarc::channel_list(&channels),
         Some(&job.condarc_path),
     ));
+    if job.keyring_path.is_some() {
+        warnings.extend(super::status::keyring_traps(&ctx.env));
+    }
     if !env_mode && ctx.platform == Platform::Github && ctx.env.get(names::API_KEY).is_some() {
         // Elsewhere the env file unsets it; $GITHUB_ENV cannot unset a variable.
         warnings.push(format!(

@@ -106,6 +106,34 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
 /// Known reasons anaconda-auth would not use what setup wrote.
 fn traps(ctx: &Ctx, st: Option<&State>) -> Vec<String> {
     let env = &ctx.env;
+    let mut w = keyring_traps(env);
+    if let Some(s) = st {
+        let ours = PathBuf::from(s.env.get(names::CONDARC).cloned().unwrap_or_default());
+        w.extend(condarc::conflicts(env, &condarc::channel_list(&[]), Some(&ours)));
+        if let Some(exp) = s.expires_at {
+            let left = exp - jwt::now();
+            if left <= 0 {
+                w.push(format!("the key expired at {}", jwt::rfc3339(exp)));
+            } else if left < jwt::EXPIRY_WARNING_SECS {
+                w.push(format!(
+                    "the key expires in {} ({})",
+                    jwt::human_duration(left),
+                    jwt::rfc3339(exp)
+                ));
+            }
+        }
+        for f in &s.files {
+            if !f.exists() {
+                w.push(format!("`{}` is missing; run setup again", f.display()));
+            }
+        }
+    }
+    w
+}
+
+/// Settings in this environment that make anaconda-auth ignore the keyring setup writes (also
+/// checked by setup, so the job fails loudly there rather than later in conda).
+pub(crate) fn keyring_traps(env: &crate::env::Env) -> Vec<String> {
     let mut w = Vec::new();
     if let Some(backend) = env.get(names::KEYRING_BACKEND)
         && !backend.contains("anaconda_auth")
@@ -148,27 +176,6 @@ fn traps(ctx: &Ctx, st: Option<&State>) -> Vec<String> {
                 "`{}` sets api_key, which anaconda-auth prefers over the keyring",
                 toml.display()
             ));
-        }
-    }
-    if let Some(s) = st {
-        let ours = PathBuf::from(s.env.get(names::CONDARC).cloned().unwrap_or_default());
-        w.extend(condarc::conflicts(env, &condarc::channel_list(&[]), Some(&ours)));
-        if let Some(exp) = s.expires_at {
-            let left = exp - jwt::now();
-            if left <= 0 {
-                w.push(format!("the key expired at {}", jwt::rfc3339(exp)));
-            } else if left < jwt::EXPIRY_WARNING_SECS {
-                w.push(format!(
-                    "the key expires in {} ({})",
-                    jwt::human_duration(left),
-                    jwt::rfc3339(exp)
-                ));
-            }
-        }
-        for f in &s.files {
-            if !f.exists() {
-                w.push(format!("`{}` is missing; run setup again", f.display()));
-            }
         }
     }
     w
