@@ -5,7 +5,7 @@ byte-exactness against TokenInfo.save() (spec example, canary key, a non-default
 the ANACONDA_AUTH_DOMAIN export does.
 """
 
-from compat import (LIB_VERSIONS, PROBE_CLIENT, PROBE_LOAD, SAVE_ENTRY, SPEC_SHA256, case, check,
+from compat import (LIB_VERSIONS, PROBE_CLIENT, PROBE_LOAD, SAVE_ENTRY, SPEC_SHA256, case, check, make_jwt,
                     read_env_file, sha, spec_key)
 
 
@@ -117,3 +117,17 @@ def ambient_domain(t, version):
     got = t.lib(version, PROBE_CLIENT, t.home(), env=ambient, source=job / "env.sh")
     check(got["config_domain"] == "example.org", f"library domain {got['config_domain']}")
     check(got["token_sha"] == sha(t.world.canary), "the library does not find the key for its domain")
+
+
+@case("keyring-mode-env.sh-overrides-ambient-ANACONDA_AUTH_API_KEY", LIB_VERSIONS)
+def ambient_api_key(t, version):
+    # A job that also exposes some other key as ANACONDA_AUTH_API_KEY to every step: after sourcing
+    # env.sh, the library must use the job keyring, not that variable (which would win otherwise).
+    other = make_jwt(4102444800, marker="AMBIENT")
+    t.world.watch(other)
+    job = t.setup()
+    got = t.lib(version, PROBE_CLIENT, t.home(), env={"ANACONDA_AUTH_API_KEY": other}, source=job / "env.sh")
+    check(got["env_key_sha"] is None, "ANACONDA_AUTH_API_KEY is still set after sourcing env.sh")
+    check(got["backend"] == "AnacondaKeyring", f"backend was {got['backend']}")
+    check(got["token_sha"] == sha(t.world.canary), "the library used another key than the job keyring's")
+    check(got["authorization_sha"] == sha("Bearer " + t.world.canary), "BaseClient sent another header")
