@@ -182,17 +182,22 @@ release_target() {
   esac
 }
 
-# make_mirror NAME SHA256: a git repository shaped like this one at tag v${version}: the
-# installer, Cargo.toml and checksums/v${version}.txt listing SHA256 for this machine's asset.
-# The release asset itself (the binary under test) is served by the fake API under /releases/.
+# make_mirror NAME SHA256: a git repository shaped like this one after a release, as
+# .github/workflows/release.yml describes it: tag v${version} on the commit with the installer and
+# Cargo.toml but no checksums yet, then a commit adding checksums/v${version}.txt (SHA256 for this
+# machine's asset) with the major tag v<MAJOR> moved to it. The release asset itself (the binary
+# under test) is served by the fake API under /releases/.
 make_mirror() {
   local dir="${work}/$1" sha="$2"
   mkdir -p "${dir}/scripts" "${dir}/checksums"
   cp "${root}/scripts/install-binary.sh" "${dir}/scripts/install-binary.sh"
   cp "${root}/Cargo.toml" "${dir}/Cargo.toml"
-  printf '%s  anaconda-ci-auth-%s-%s\n' "${sha}" "${version}" "$(release_target)" >"${dir}/checksums/v${version}.txt"
   git_init "${dir}" "https://example.org/anaconda-ci-auth.git"
   git -C "${dir}" tag "v${version}"
+  printf '%s  anaconda-ci-auth-%s-%s\n' "${sha}" "${version}" "$(release_target)" >"${dir}/checksums/v${version}.txt"
+  git -C "${dir}" add checksums
+  git -C "${dir}" commit -q -m "checksums for v${version}"
+  git -C "${dir}" tag "v${version%%.*}"
 }
 
 # ---- tests -----------------------------------------------------------------------------------
@@ -460,6 +465,7 @@ test_download() {
   write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
   glcl_bin_path="" glcl "${dir}" download "${vars}"
   expect_rc 0 || return 1
+  expect_log "fetching the installer and checksums at v${version%%.*} from" || return 1
   expect_log "binary=${work}/tmp-download/anaconda-ci-auth.bin-" || return 1
   expect_log "verified anaconda-ci-auth-${version}-$(release_target)" || return 1
   grep -q "^/releases/v${version}/anaconda-ci-auth-${version}-" "${work}/api.log" ||
@@ -677,7 +683,7 @@ main() {
   run_test "CI_DEBUG_TRACE with env mode is refused" test_debug_trace_env_refused
   run_test "a traced job shell (set -x) does not print the key" test_xtrace_quiet
   run_test "include: project: at a tag, fetched from a git server" test_project_include
-  run_test "install-method download: installer from the tag, verified binary from the mirror" test_download
+  run_test "install-method download: installer and checksums from the major tag, verified binary from the mirror" test_download
   run_test "install-method download with the installer input (a vendored checkout)" test_installer_input
   run_test "install-method download: a checksum mismatch stops the job" test_download_checksum_mismatch
   run_test "the template's scripts run under dash (set -e)" test_dash
