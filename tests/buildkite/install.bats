@@ -68,6 +68,21 @@ run_standalone_job() {
   assert_logs_clean "${log}"
 }
 
+@test "pre-exit removes the downloaded binary when setup failed in the environment hook" {
+  printf '%s  %s\n' "$(sha256sum "${bin}" | cut -d' ' -f1)" "${ASSET}" >"${standalone}/checksums/v9.9.9.txt"
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_INSTALL=download
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VERSION=9.9.9
+  export ANACONDA_AUTH_API_KEY="${expired_key}"
+  bash -c '. "$1"' _ "${standalone}/hooks/environment" >>"${log}" 2>&1 && fail "the environment hook passed"
+  grep -q "setup failed with exit code 5" "${log}"
+  assert [ -x "${TMPDIR}/anaconda-ci-auth.bin.${BUILDKITE_JOB_ID}/bin/anaconda-ci-auth" ]
+  # The agent runs pre-exit without the exports of a failed environment hook.
+  bash -c '. "$1"' _ "${standalone}/hooks/pre-exit" >>"${log}" 2>&1
+  run find "${TMPDIR}" -mindepth 1 -maxdepth 1 -name 'anaconda-ci-auth*'
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
 @test "a download whose checksum does not match is refused and never run" {
   printf '%s  %s\n' "$(printf 'tampered' | sha256sum | cut -d' ' -f1)" "${ASSET}" >"${standalone}/checksums/v9.9.9.txt"
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_INSTALL=download
