@@ -18,7 +18,7 @@ main() {
   else
     echo "anaconda-ci-auth: nothing to clean up at ${dir}" >&2
   fi
-  # Directories of one-step setups (`eval "$(anaconda-ci-auth setup --print-env sh)"`) whose shell
+  # Directories of one-step setups (`anaconda-ci-auth setup --print-env sh`, evaluated) whose shell
   # was killed before its own cleanup ran: found under $TMPDIR by the BUILD_TAG they recorded.
   # --sweep also removes job directories of earlier builds of this workspace older than 24 hours.
   "${bin}" cleanup --ci jenkins --sweep --sweep-dir "$(dirname "${dir}")" || status=$?

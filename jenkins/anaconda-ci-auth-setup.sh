@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Jenkins step: validate the Anaconda API key bound by withCredentials and write this build's job
 # directory (keyring, condarc, env.sh) at the fixed path later `sh` steps load it from.
-# Prints the `export` lines on stdout, so one step can also `eval "$(.../anaconda-ci-auth-setup.sh)"`.
+# Prints the `export` lines on stdout, so one step can also `env="$(.../anaconda-ci-auth-setup.sh)"`
+# and `eval "${env}"` (not `eval "$(...)"` in one line: its status is 0 even when setup fails).
 # Extra arguments go to `anaconda-ci-auth setup` (e.g. --channel, --validate, --mode);
 # ANACONDA_CI_AUTH_API_URL, when set, becomes --api-url.
 # The key is read from ANACONDA_AUTH_API_KEY (or the variable named by ANACONDA_CI_AUTH_KEY_ENV);

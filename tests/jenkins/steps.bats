@@ -205,6 +205,26 @@ jenkins/anaconda-ci-auth-setup.sh')"
   assert_logs_clean "${log}"
 }
 
+@test "the Jenkinsfile's one-step stage stops when setup fails, before conda runs" {
+  run "${venv}/bin/python" "${jenkins_fixtures}/sh-steps.py" "${jenkins_src}/Jenkinsfile" "${steps}"
+  assert_success
+  local line n creds stage one_step=""
+  for line in "${lines[@]}"; do
+    read -r n creds stage <<<"${line}"
+    [[ "${stage}" == "One step" ]] && one_step="${steps}/${n}.sh"
+  done
+  assert [ -n "${one_step}" ]
+  # A key the fake API rejects: setup exits 6 inside the command substitution.
+  printf '%s' "${SUITE_OTHER_KEY}" >"${key_file}"
+  run sh_step credentials "${one_step}"
+  assert_failure 6
+  run cat "${log}"
+  refute_output --partial "fake-conda"
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
 @test "exec scrubs the key from the command's output" {
   local step
   step="$(step_file exec 'set +x
