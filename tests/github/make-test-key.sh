@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Makes a throw-away, unsigned Anaconda-style API key for testing the action on real GitHub runners
 # (Linux, macOS and Windows Git Bash): it is worthless outside offline validation. Masks it, then
-# writes the step outputs `key` and `sha256` (its SHA-256, for comparing without printing it).
+# exports it to later steps as ANACONDA_CI_AUTH_TEST_KEY (through $GITHUB_ENV, read with
+# `${{ env.ANACONDA_CI_AUTH_TEST_KEY }}`) and writes the step output `sha256` (its SHA-256, for
+# comparing without printing it). Not a step output: the runner drops outputs that hold a masked
+# value ("Skip output 'key' since it may contain secret"), so later steps would get an empty key.
 # Usage: bash tests/github/make-test-key.sh valid|expired
 set -euo pipefail
 
@@ -31,10 +34,8 @@ main() {
   key="${header}.${payload}.$(printf 'throw-away' | b64url)"
   # The mask command is the only place the value is printed.
   printf '::add-mask::%s\n' "${key}"
-  {
-    printf 'key=%s\n' "${key}"
-    printf 'sha256=%s\n' "$(printf '%s' "${key}" | sha256)"
-  } >>"${GITHUB_OUTPUT}"
+  printf 'ANACONDA_CI_AUTH_TEST_KEY=%s\n' "${key}" >>"${GITHUB_ENV}"
+  printf 'sha256=%s\n' "$(printf '%s' "${key}" | sha256)" >>"${GITHUB_OUTPUT}"
 }
 
 main "$@"
