@@ -29,9 +29,22 @@ impl Channel {
             Some((p, d)) => (p.trim(), Some(d.trim())),
             None => (s.trim(), None),
         };
-        if !(pattern.starts_with("https://") || pattern.starts_with("http://")) {
+        // anaconda-auth sends the key to every URL the pattern matches: only over TLS (plain
+        // http only to this machine), and only to a named host.
+        let (scheme, rest) = pattern.split_once("://").unwrap_or(("", pattern));
+        let host = rest.split(['/', ':']).next().unwrap_or("");
+        let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
+        if !(scheme == "https" || (scheme == "http" && loopback)) {
             return Err(format!(
-                "channel pattern `{pattern}` must start with https:// (for example https://repo.example.com/*)"
+                "channel pattern `{pattern}` must start with https:// (for example https://repo.example.com/*); \
+                 anaconda-auth would send the key over plain http"
+            ));
+        }
+        let named = host.strip_prefix("*.").unwrap_or(host);
+        let labels = named.split('.').filter(|l| !l.is_empty()).count();
+        if named.contains(['*', '?', '[']) || (labels < 2 && !loopback) {
+            return Err(format!(
+                "channel pattern `{pattern}` must name its host: anaconda-auth would send the key to every host it matches"
             ));
         }
         if pattern
@@ -225,6 +238,11 @@ mod tests {
         let text = render(&channel_list(&[]), "anaconda.example.org");
         assert_eq!(text.matches("auth_domain: \"anaconda.example.org\"").count(), 2);
         assert!(Channel::parse("repo.example.com").is_err());
+        assert!(Channel::parse("http://mirror.example.com/*").is_err());
+        assert!(Channel::parse("https://*").is_err());
+        assert!(Channel::parse("https://*.example.com/*").is_ok());
+        assert!(Channel::parse("https://*.com/*").is_err());
+        assert!(Channel::parse("http://127.0.0.1:8080/*").is_ok());
         assert!(Channel::parse("https://x/\"*").is_err());
     }
 

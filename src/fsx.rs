@@ -68,18 +68,26 @@ pub(crate) fn check_parent(dir: &Path) -> Result<()> {
     {
         use std::os::unix::fs::MetadataExt as _;
         let mode = meta.mode();
-        let writable_by_others = mode & 0o022 != 0;
         let sticky = mode & 0o1000 != 0;
-        let ours = meta.uid() == nix::unistd::geteuid().as_raw();
-        if writable_by_others && !sticky && !ours {
-            return Err(Error::new(
+        let me = nix::unistd::geteuid().as_raw();
+        let ours = meta.uid() == me;
+        let refuse = |why: &str| {
+            Err(Error::new(
                 Kind::Filesystem,
-                format!(
-                    "refusing to write into `{}`: other users can write to it",
-                    dir.display()
-                ),
+                format!("refusing to write into `{}`: {why}", dir.display()),
             )
-            .hint("choose a private directory with --dir, or fix the directory's permissions"));
+            .hint("choose a private directory with --dir, or fix the directory's owner and permissions"))
+        };
+        if mode & 0o002 != 0 && !sticky {
+            return refuse("every user can write to it");
+        }
+        if mode & 0o020 != 0 && !sticky && !ours {
+            return refuse("its group can write to it and it belongs to another user");
+        }
+        // Its owner could swap our files. Root-owned system directories are trusted; root itself
+        // may work in directories of the CI user (container jobs run as root in the runner's dirs).
+        if !ours && meta.uid() != 0 && me != 0 && !sticky {
+            return refuse("it belongs to another user");
         }
     }
     let _ = meta;
@@ -238,6 +246,39 @@ pub(crate) fn mode_bits(path: &Path) -> Option<u32> {
     {
         let _ = path;
         None
+    }
+}
+
+/// The owner (uid, gid) of an existing file (unix).
+pub(crate) fn owner(path: &Path) -> Option<(u32, u32)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        fs::symlink_metadata(path).ok().map(|m| (m.uid(), m.gid()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Gives `path` back to `owner` when it is set and differs (unix; only root can change it).
+pub(crate) fn restore_owner(path: &Path, owner: Option<(u32, u32)>) -> Result<()> {
+    #[cfg(unix)]
+    {
+        if let Some((uid, gid)) = owner
+            && self::owner(path) != Some((uid, gid))
+        {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                .map_err(|e| Error::fs("restore the owner of", path, e))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, owner);
+        Ok(())
     }
 }
 

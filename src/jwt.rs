@@ -224,7 +224,13 @@ pub(crate) fn parse_duration(s: &str) -> std::result::Result<i64, String> {
         "w" => 7 * 86_400,
         _ => return Err(format!("unknown unit in `{s}`: use s, m, h, d or w")),
     };
-    Ok(n * mult)
+    // Ten years is far beyond any key's lifetime or job's length; larger values are typos (and
+    // would overflow).
+    const MAX: i64 = 10 * 366 * 86_400;
+    match n.checked_mul(mult) {
+        Some(v) if v <= MAX => Ok(v),
+        _ => Err(format!("`{s}` is longer than ten years")),
+    }
 }
 
 pub(crate) fn now() -> i64 {
@@ -356,5 +362,7 @@ pub(crate) mod tests {
         assert_eq!(parse_duration("7d").unwrap(), 604_800);
         assert_eq!(parse_duration("3600").unwrap(), 3600);
         assert!(parse_duration("7x").is_err());
+        assert!(parse_duration("99999999999999999w").is_err());
+        assert!(parse_duration("106751991167301d").is_err());
     }
 }

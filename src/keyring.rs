@@ -165,6 +165,15 @@ impl Keyring {
         }
     }
 
+    /// Every entry string of the anaconda-auth service.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &str> {
+        self.root
+            .get(SERVICE)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values().filter_map(Value::as_str))
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.root.is_empty()
     }

@@ -32,17 +32,36 @@ pub use env::Env;
 
 /// Runs the command line in `args` with `env`, returning the process exit code.
 pub fn run(args: Vec<String>, env: Env) -> u8 {
+    // `--json` is global: known before parsing, so early failures honour it too.
+    let json = args
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json");
     // Check before parsing: clap would echo an unknown argument in its error message.
     if let Err(e) = source::refuse_key_in_argv(&args, &env) {
-        ui::error(&e);
-        return e.kind.exit_code();
+        return fail(&e, json);
     }
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return code;
+            return 0;
+        }
+        Err(e) => {
+            if json {
+                let first = e
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .to_owned();
+                let err = error::Error::usage(first.trim_start_matches("error: ").to_owned())
+                    .hint("see `anaconda-ci-auth --help`");
+                print_json_error(&err);
+            }
+            let _ = e.print();
+            return 2;
         }
     };
     let platform = platform::Platform::detect(&env, cli.global.ci);
@@ -64,19 +83,31 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            ui::error(&e);
-            if ctx.json {
-                ui::stdout(
-                    &serde_json::json!({
-                        "error": { "kind": e.kind.name(), "exit_code": e.kind.exit_code(), "message": ui::redact(&e.message), "hints": e.hints.iter().map(|h| ui::redact(h)).collect::<Vec<_>>() }
-                    })
-                    .to_string(),
-                );
-            }
-            e.kind.exit_code()
-        }
+        Err(e) => fail(&e, ctx.json),
     }
+}
+
+/// Prints an error (and with `--json` the error object) and returns its exit code.
+fn fail(e: &error::Error, json: bool) -> u8 {
+    ui::error(e);
+    if json {
+        print_json_error(e);
+    }
+    e.kind.exit_code()
+}
+
+fn print_json_error(e: &error::Error) {
+    ui::stdout(
+        &serde_json::json!({
+            "error": {
+                "kind": e.kind.name(),
+                "exit_code": e.kind.exit_code(),
+                "message": ui::redact(&e.message),
+                "hints": e.hints.iter().map(|h| ui::redact(h)).collect::<Vec<_>>(),
+            }
+        })
+        .to_string(),
+    );
 }
 
 /// The binary's entry point.

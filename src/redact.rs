@@ -89,17 +89,30 @@ impl<'a> StreamScrubber<'a> {
     }
 
     /// Feeds a chunk; returns what can be written now.
+    ///
+    /// Matches are found in the whole buffer first. Everything up to the end of the last match is
+    /// emitted with the matches masked; of the rest, only the longest tail that could still
+    /// become a secret with more input is held back. (Holding back a tail that overlaps a complete
+    /// match would split that match and emit its first part in the clear.)
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
         self.pending.extend_from_slice(chunk);
-        let hold = self.redactor.pending_prefix(&self.pending);
-        let ready_len = self.pending.len() - hold;
-        // A match may end inside the held-back tail only if it started before it; scrub the whole
-        // buffer first, then split, so no partial secret is emitted.
-        let scrubbed = self.redactor.redact_bytes(&self.pending[..ready_len]);
-        let tail = self.pending.split_off(ready_len);
+        let mut out = Vec::with_capacity(self.pending.len());
+        let mut done = 0;
+        if let Some(m) = &self.redactor.matcher {
+            for found in m.find_iter(&self.pending) {
+                out.extend_from_slice(&self.pending[done..found.start()]);
+                out.extend_from_slice(MASK.as_bytes());
+                done = found.end();
+            }
+        }
+        let rest = &self.pending[done..];
+        let hold = self.redactor.pending_prefix(rest);
+        let ready = done + rest.len() - hold;
+        out.extend_from_slice(&self.pending[done..ready]);
+        let tail = self.pending.split_off(ready);
         zero(&mut self.pending);
         self.pending = tail;
-        scrubbed
+        out
     }
 
     /// Flushes what is held back at end of stream.
@@ -150,6 +163,46 @@ mod tests {
                     text, "line one ****\nprogress 50%\r**** end\n",
                     "split at {split}/{split2}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn a_complete_secret_whose_end_starts_another_is_masked() {
+        // "KEYVALUEe" ends in `e`, which starts the other secret "eXTRA-SECRET".
+        let r = Redactor::new(vec![
+            SecretString::from("KEYVALUEe"),
+            SecretString::from("eXTRA-SECRET"),
+        ]);
+        let mut s = StreamScrubber::new(&r);
+        let mut out = s.push(b"token=KEYVALUEe");
+        out.extend(s.push(b" done\n"));
+        out.extend(s.finish());
+        assert_eq!(String::from_utf8(out).unwrap(), "token=**** done\n");
+        let mut s = StreamScrubber::new(&r);
+        let mut out = s.push(b"token=KEYVALUEe");
+        out.extend(s.finish());
+        assert_eq!(String::from_utf8(out).unwrap(), "token=****");
+    }
+
+    #[test]
+    fn every_split_of_every_form_is_masked() {
+        let forms = ["KEYVALUEe", "eXTRA-SECRET", "Bearer KEYVALUEe", "VALU"];
+        let r = Redactor::new(forms.iter().map(|f| SecretString::from(*f)).collect());
+        for form in forms {
+            for prefix in ["", "x", "e", "KEY", "Bearer "] {
+                let input = format!("{prefix}{form}");
+                for split in 0..=input.len() {
+                    let mut s = StreamScrubber::new(&r);
+                    let mut out = s.push(&input.as_bytes()[..split]);
+                    out.extend(s.push(&input.as_bytes()[split..]));
+                    out.extend(s.finish());
+                    let text = String::from_utf8(out).unwrap();
+                    assert!(
+                        !text.contains(form),
+                        "{form:?} after {prefix:?} split at {split}: {text:?}"
+                    );
+                }
             }
         }
     }

@@ -49,7 +49,12 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
             .take(MAX_READ)
             .read_to_string(&mut buf)
             .map_err(|e| {
-                Error::new(Kind::KeyMissing, "failed to read the API key from standard input")
+                let kind = if e.kind() == std::io::ErrorKind::InvalidData {
+                    Kind::KeyMalformed
+                } else {
+                    Kind::KeyMissing
+                };
+                Error::new(kind, "failed to read the API key from standard input")
                     .cause(e)
                     .hint(
                         "pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`",
@@ -113,7 +118,7 @@ fn file_variable(value: &str) -> Option<PathBuf> {
 fn missing_env(name: &str) -> Error {
     Error::new(
         Kind::KeyMissing,
-        format!("environment variable `{name}` is not set or empty"),
+        format!("environment variable `{}` is not set or empty", shorten(name)),
     )
     .hint(
         "map the CI secret into this step's environment (GitHub: `env:` from `secrets.`; GitLab: a masked or \
@@ -149,8 +154,13 @@ fn is_env_name(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// A variable name as given, for an error message: shown only when it looks like one by CI
+/// convention (upper case, digits, `_`), so a secret pasted in its place is not echoed.
 fn shorten(s: &str) -> String {
-    if s.len() > 24 || jwt::looks_like_key(s) {
+    let conventional = s.len() <= 40
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !conventional || jwt::looks_like_key(s) {
         "<value hidden>".into()
     } else {
         s.into()

@@ -38,6 +38,10 @@ pub(crate) struct KeyringMerge {
     /// Directories setup created for the keyring, removed by cleanup when empty (innermost first).
     #[serde(default)]
     pub(crate) created_dirs: Vec<PathBuf>,
+    /// The file's owner (uid, gid) before setup (unix): a merge run as root into another user's
+    /// keyring gives the file back to that user.
+    #[serde(default)]
+    pub(crate) original_owner: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -107,14 +107,32 @@ fn forget_exported_key(ctx: &Ctx, st: &State) -> Result<()> {
 
 /// Undoes one state: restores a merged keyring entry, removes the files and the directory.
 pub(crate) fn undo(st: &State) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    undo_in(st, false)
+}
+
+/// `undo`, for `sweeping` a directory nobody asked for by name: then nothing outside the job
+/// directory is touched.
+fn undo_in(st: &State, sweeping: bool) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let mut removed = Vec::new();
     let mut warnings = Vec::new();
+    let mut keep = Vec::new();
     if let Some(m) = &st.keyring_merge {
-        warnings.extend(restore_keyring(m, &st.fingerprint)?);
+        let (w, keep_backup) = restore_keyring(m, &st.fingerprint, &st.dir)?;
+        warnings.extend(w);
+        if keep_backup {
+            keep.push(m.backup.clone());
+        }
     }
     for f in &st.files {
-        let inside = f.parent() == Some(st.dir.as_path()) || st.command == "docker-secret";
-        if !inside {
+        if keep.contains(f) {
+            continue;
+        }
+        let inside = f.parent() == Some(st.dir.as_path());
+        // `docker-secret --out` writes outside the job directory: remove such a file only when
+        // asked by name, and only if it still holds this job's key.
+        let our_secret =
+            !inside && !sweeping && st.command == "docker-secret" && holds_key(f, &st.fingerprint);
+        if !inside && !our_secret {
             warnings.push(format!(
                 "not removing `{}`: outside the job directory",
                 f.display()
@@ -133,6 +151,10 @@ pub(crate) fn undo(st: &State) -> Result<(Vec<PathBuf>, Vec<String>)> {
             Err(_) => {}
         }
     }
+    if !keep.is_empty() {
+        // The state file stays too, so a later cleanup can still find the saved entry.
+        return Ok((removed, warnings));
+    }
     let state_path = st.path();
     if state_path.exists() {
         std::fs::remove_file(&state_path).map_err(|e| Error::fs("remove", &state_path, e))?;
@@ -149,11 +171,44 @@ pub(crate) fn undo(st: &State) -> Result<(Vec<PathBuf>, Vec<String>)> {
     Ok((removed, warnings))
 }
 
-/// Puts back the keyring entry that setup replaced, if the entry still holds our key.
-fn restore_keyring(m: &state::KeyringMerge, fingerprint: &str) -> Result<Vec<String>> {
+/// Whether `path` is a small regular file holding the key with `fingerprint`, bare or as a keyring.
+fn holds_key(path: &std::path::Path, fingerprint: &str) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() || meta.len() > 64 * 1024 {
+        return false;
+    }
+    let Ok(Some(text)) = fsx::read_private(path) else {
+        return false;
+    };
+    if fingerprint_of(text.trim()) == fingerprint {
+        return true;
+    }
+    Keyring::parse(&text, path).is_ok_and(|kr| {
+        kr.entries()
+            .any(|e| keyring::entry_api_key(e).is_some_and(|k| fingerprint_of(&k) == fingerprint))
+    })
+}
+
+/// Puts back the keyring entry that setup replaced, if the entry still holds our key. Returns
+/// warnings, and whether the backup must be kept (the entry was changed by someone else since, so
+/// the saved entry is the only copy left).
+fn restore_keyring(
+    m: &state::KeyringMerge,
+    fingerprint: &str,
+    dir: &std::path::Path,
+) -> Result<(Vec<String>, bool)> {
     let mut warnings = Vec::new();
     if !m.path.exists() {
-        return Ok(warnings);
+        return Ok((warnings, false));
+    }
+    if m.backup.parent() != Some(dir) {
+        warnings.push(format!(
+            "not restoring `{}`: its backup is outside the job directory",
+            m.path.display()
+        ));
+        return Ok((warnings, false));
     }
     let _lock = fsx::Lock::acquire(&m.path)?;
     let text = fsx::read_private(&m.path)?.unwrap_or_default();
@@ -164,11 +219,12 @@ fn restore_keyring(m: &state::KeyringMerge, fingerprint: &str) -> Result<Vec<Str
         .is_some_and(|k| fingerprint_of(&k) == fingerprint);
     if !ours {
         warnings.push(format!(
-            "left `{}` unchanged: its `{}` entry was changed after setup",
+            "left `{}` unchanged: its `{}` entry was changed after setup (by another job?); the entry it replaced is kept in `{}`",
             m.path.display(),
-            m.domain
+            m.domain,
+            m.backup.display()
         ));
-        return Ok(warnings);
+        return Ok((warnings, true));
     }
     let backup_text = fsx::read_private(&m.backup)?.unwrap_or_default();
     let backup = Keyring::parse(&backup_text, &m.backup)?;
@@ -185,7 +241,7 @@ fn restore_keyring(m: &state::KeyringMerge, fingerprint: &str) -> Result<Vec<Str
             // Only if empty: anything else in it is not ours.
             let _ = std::fs::remove_dir(d);
         }
-        return Ok(warnings);
+        return Ok((warnings, false));
     }
     if kr.is_empty() && m.original_empty {
         fsx::write_durable(&m.path, b"")?;
@@ -195,7 +251,8 @@ fn restore_keyring(m: &state::KeyringMerge, fingerprint: &str) -> Result<Vec<Str
     if let Some(mode) = m.original_mode {
         fsx::set_mode_bits(&m.path, mode)?;
     }
-    Ok(warnings)
+    fsx::restore_owner(&m.path, m.original_owner)?;
+    Ok((warnings, false))
 }
 
 /// The state files of job directories under `parent` created by the job `job`.
@@ -240,7 +297,7 @@ pub(crate) fn sweep(parent: &Path, exclusive: bool, max_age: i64, current_job: O
         if !stale {
             continue;
         }
-        match undo(&st) {
+        match undo_in(&st, true) {
             Ok(_) => out.push(format!(
                 "anaconda-ci-auth: removed stale job directory {}",
                 dir.display()

@@ -83,7 +83,12 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
         env: Default::default(),
         keyring_merge: None,
     };
-    st.save()?;
+    if let Err(e) = st.save() {
+        // Without a state file nothing could clean the secret up later.
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir(&dir);
+        return Err(e);
+    }
     let secret_arg = format!("id={id},src={}", path.display());
     if ctx.platform == Platform::Github
         && let Some(out) = ctx.env.path("GITHUB_OUTPUT")

@@ -73,11 +73,24 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
         drop(guard);
         return Ok(signal_code(sig));
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::new(Kind::Usage, format!("failed to start `{program}`"))
-            .cause(e)
-            .hint("check the command name and PATH")
-    })?;
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            // The shell's convention: 127 when the command is not found, 126 when it cannot run.
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            ui::error(
+                &Error::new(Kind::Usage, format!("failed to start `{program}`"))
+                    .cause(e)
+                    .hint("check the command name and PATH"),
+            );
+            drop(guard);
+            return Ok(code);
+        }
+    };
     forwarder.set_child(child.id());
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut pumps = 0;
@@ -154,7 +167,10 @@ fn pump(mut from: impl Read, to: impl Write, redactor: &Redactor) {
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {
     if let Some(code) = status.code() {
-        return u8::try_from(code & 0xff).unwrap_or(1);
+        // Only the low byte reaches a parent on unix; on Windows a code whose low byte is 0 (256,
+        // NTSTATUS values) must still read as a failure.
+        let low = u8::try_from(code & 0xff).unwrap_or(1);
+        return if low == 0 && code != 0 { 1 } else { low };
     }
     #[cfg(unix)]
     {

@@ -298,25 +298,46 @@ pub(crate) fn write_job(
     let mut merge = previous.as_ref().and_then(|p| p.keyring_merge.clone());
     let mut written_keyring = None;
 
+    // Before anything with the key is written, record every file this run may write (and what an
+    // earlier run here wrote), so that whatever fails below, cleanup can find and remove them all.
+    let mut planned: Vec<PathBuf> = previous.as_ref().map(|p| p.files.clone()).unwrap_or_default();
+    let mut plan = |p: PathBuf| {
+        if !planned.contains(&p) {
+            planned.push(p);
+        }
+    };
+    match (job.mode, keyring_path) {
+        (Mode::Env, _) => {}
+        (_, Some(_)) => plan(dir.join(BACKUP_FILE)),
+        (_, None) => plan(dir.join(KEYRING_FILE)),
+    }
+    if job.mode != Mode::Keyring {
+        plan(dir.join(KEY_FILE));
+    }
+    plan(dir.join(CONDARC_FILE));
+    plan(dir.join(ENV_FILE));
+    let provisional = |merge: Option<KeyringMerge>| {
+        new_state(
+            ctx,
+            v,
+            job,
+            dir,
+            previous.as_ref(),
+            command,
+            planned.clone(),
+            BTreeMap::new(),
+            merge,
+        )
+    };
+    provisional(merge.clone()).save()?;
+
     if job.mode != Mode::Env {
         let path = match keyring_path {
             Some(target) => {
                 let target = expand_home(target, &ctx.env);
                 let merged = merge_keyring(&target, &v.domain, key, dir, merge)?;
                 // Record the merge at once, so a failure below still lets cleanup restore the keyring.
-                let files = vec![merged.backup.clone()];
-                new_state(
-                    ctx,
-                    v,
-                    job,
-                    dir,
-                    previous.as_ref(),
-                    command,
-                    files,
-                    BTreeMap::new(),
-                    Some(merged.clone()),
-                )
-                .save()?;
+                provisional(Some(merged.clone())).save()?;
                 merge = Some(merged);
                 target
             }
@@ -514,12 +535,15 @@ fn merge_keyring(
                 created_file: existing.is_none(),
                 original_empty: existing.as_ref().is_some_and(|t| t.trim().is_empty()),
                 original_mode: fsx::mode_bits(target),
+                original_owner: fsx::owner(target),
                 created_dirs,
             }
         }
     };
     kr.set_key(domain, key);
     fsx::write_durable(target, kr.render().as_bytes())?;
+    // Replacing the file makes it ours; a root job merging into a user's keyring gives it back.
+    fsx::restore_owner(target, merge.original_owner)?;
     Ok(merge)
 }
 

@@ -593,3 +593,255 @@ fn gitlab_debug_trace_t_counts_as_on() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn exec_masks_a_key_that_ends_where_a_write_ends() {
+    // A key whose last character starts another masked form (`e`, as in `eyJ…`), written without
+    // a trailing newline: the complete key must not be split by the hold-back logic.
+    let sb = Sandbox::new();
+    let base = canary();
+    let key = format!("{}.c2lnbmF0dXJlZe", base.rsplit_once('.').unwrap().0);
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args(["exec", "--mode", "env", "--validate", "offline", "--"])
+        .args([
+            "sh",
+            "-c",
+            "printf 'token=%s' \"$ANACONDA_AUTH_API_KEY\"; sleep 0.3; echo ' done'",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "token=**** done\n");
+}
+
+#[test]
+fn cleanup_and_sweep_never_delete_files_a_state_names_outside_its_dir() {
+    let sb = Sandbox::new();
+    let victim = sb.path().join("important.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let plant = |dir: &std::path::Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        let forged = serde_json::json!({
+            "tool": "anaconda-ci-auth", "format": 1, "command": "docker-secret", "dir": dir, "created_at": 0,
+            "ci": "none", "job": null, "mode": "key", "domain": "anaconda.com", "fingerprint": "sha256:0",
+            "expires_at": null, "key_source": "x", "files": [victim], "env": {}, "keyring_merge": null
+        });
+        std::fs::write(dir.join("state.json"), forged.to_string()).unwrap();
+    };
+    let crafted = sb.path().join("crafted");
+    plant(&crafted);
+    let out = sb
+        .cmd()
+        .args(["cleanup", "--dir"])
+        .arg(&crafted)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        victim.exists(),
+        "cleanup removed a file that does not hold the job's key"
+    );
+    plant(&sb.tmpdir().join("anaconda-ci-auth-planted"));
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .args(["setup", "--validate", "offline"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        victim.exists(),
+        "the sweep removed a file outside a job directory"
+    );
+}
+
+#[test]
+fn a_failed_rerun_in_the_same_dir_leaves_no_key_behind() {
+    let sb = Sandbox::new();
+    let key = canary();
+    let dir = sb.path().join("job");
+    let setup = |mode: &str| {
+        sb.cmd()
+            .env("ANACONDA_AUTH_API_KEY", &key)
+            .args(["setup", "--validate", "offline", "--mode", mode, "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    assert!(setup("keyring").status.success());
+    // Something standing where env.sh goes makes the second run fail after writing api-key.
+    std::fs::remove_file(dir.join("env.sh")).unwrap();
+    std::fs::create_dir(dir.join("env.sh")).unwrap();
+    let out = setup("env");
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.join("api-key").exists(), "the key file was left behind");
+    assert!(!dir.join("keyring").exists());
+}
+
+#[test]
+fn absurd_durations_and_unsafe_channels_are_usage_errors() {
+    let sb = Sandbox::new();
+    for args in [
+        vec![
+            "validate",
+            "--validate",
+            "offline",
+            "--min-validity",
+            "99999999999999999w",
+        ],
+        vec![
+            "setup",
+            "--validate",
+            "offline",
+            "--channel",
+            "http://mirror.example.com/*",
+        ],
+        vec!["setup", "--validate", "offline", "--channel", "https://*"],
+    ] {
+        let out = sb
+            .cmd()
+            .env("ANACONDA_AUTH_API_KEY", canary())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = sb
+        .cmd()
+        .args(["cleanup", "--sweep", "--max-age", "106751991167301d"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_errors_are_printed_for_early_failures_too() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["--json", "setup", "--bogus"],
+        vec!["setup", "--json", "--api-key-env", "x"],
+    ] {
+        let mut args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        if args.last().is_some_and(|a| a == "x") {
+            args.pop();
+            args.push(canary());
+        }
+        let out = sb.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["error"]["kind"], "usage");
+        assert_no_leak("stdout", &out.stdout, &canary());
+    }
+}
+
+#[test]
+fn overlapping_merges_keep_the_users_entry_until_it_can_be_restored() {
+    let sb = Sandbox::new();
+    let keyring = sb.home().join(".anaconda/keyring");
+    std::fs::create_dir_all(keyring.parent().unwrap()).unwrap();
+    let original = r#"{"Anaconda Cloud": {"anaconda.com": "eyJhcGlfa2V5IjoidXNlci1vd24ta2V5IiwidXNlcm5hbWUiOiJib2IifQ=="}}"#;
+    std::fs::write(&keyring, original).unwrap();
+    let (ka, kb) = (
+        jwt(now() + 86_400 * 300, "JOB-A-5d1c"),
+        jwt(now() + 86_400 * 200, "JOB-B-8e2f"),
+    );
+    let setup = |key: &str, dir: &str| {
+        let out = sb
+            .cmd()
+            .env("ANACONDA_AUTH_API_KEY", key)
+            .args([
+                "setup",
+                "--validate",
+                "offline",
+                "--keyring-path",
+                "~/.anaconda/keyring",
+                "--dir",
+                dir,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let cleanup = |dir: &str| sb.cmd().args(["cleanup", "--dir", dir]).output().unwrap();
+    setup(&ka, "a");
+    setup(&kb, "b");
+    let out = cleanup("a");
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("kept in"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sb.path().join("a/keyring.backup").exists(),
+        "job A's saved entry is the only copy left"
+    );
+    assert!(cleanup("b").status.success());
+    // B put A's key back; A's cleanup, run again, now restores the user's own entry.
+    assert!(cleanup("a").status.success());
+    assert_eq!(std::fs::read_to_string(&keyring).unwrap(), original);
+    assert!(!sb.path().join("a").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_root_merge_into_another_users_keyring_keeps_its_owner() {
+    use std::os::unix::fs::MetadataExt as _;
+    if !nix_is_root() {
+        return; // Only root can write another user's files; CI runs the suite as root.
+    }
+    let sb = Sandbox::new();
+    let anaconda = sb.home().join(".anaconda");
+    std::fs::create_dir_all(&anaconda).unwrap();
+    let keyring = anaconda.join("keyring");
+    std::fs::write(&keyring, "").unwrap();
+    for p in [&sb.home(), &anaconda, &keyring] {
+        std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+    }
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .args([
+            "setup",
+            "--validate",
+            "offline",
+            "--keyring-path",
+            "~/.anaconda/keyring",
+            "--dir",
+            "job",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::metadata(&keyring).unwrap().uid(), 65534);
+    assert!(
+        sb.cmd()
+            .args(["cleanup", "--dir", "job"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let meta = std::fs::metadata(&keyring).unwrap();
+    assert_eq!((meta.uid(), meta.len()), (65534, 0));
+}
+
+#[cfg(unix)]
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}

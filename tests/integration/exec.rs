@@ -362,7 +362,8 @@ fn a_command_that_cannot_start_is_a_clear_error_and_leaves_nothing() {
         .timeout(Duration::from_secs(30))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // The shell convention: 127 for a command that is not found.
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("failed to start `no-such-command-here`"),
         "{}",
