@@ -189,11 +189,19 @@ fn redactor_add(agent: &Path, value: &SecretString) -> std::result::Result<(), S
             .write_all(value.expose_secret().as_bytes())
             .map_err(|e| e.to_string())?;
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("exit status {status}"))
+    // A hung agent must not hang the job: give it a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) if status.success() => return Ok(()),
+            Some(status) => return Err(format!("exit status {status}")),
+            None if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("no answer within 15 seconds".into());
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
     }
 }
 
