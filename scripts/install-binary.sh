@@ -166,7 +166,8 @@ fetch() {
   if [[ "${url}" == http://* ]]; then
     proto='=http'
   fi
-  curl --proto "${proto}" --tlsv1.2 -fsSL --retry 5 --retry-delay 2 --connect-timeout 30 --max-time 600 \
+  # --proto-redir too: curl would otherwise follow a redirect from https to plain http.
+  curl --proto "${proto}" --proto-redir "${proto}" --tlsv1.2 -fsSL --retry 5 --retry-delay 2 --connect-timeout 30 --max-time 600 \
     -o "${out}" "${url}"
 }
 
