@@ -377,6 +377,24 @@ test_installer_path() {
   check "path mode prints the binary on PATH" test "${out}" = "${work}/bin/anaconda-ci-auth"
 }
 
+# The runner drops a step output that holds a masked value ("Skip output ... since it may contain
+# secret"), which act does not emulate: the CI workflow's throw-away key must reach the action
+# through $GITHUB_ENV, never through a step output.
+test_ci_test_key_not_an_output() {
+  local dir="${work}/ci-key" masked
+  mkdir -p "${dir}"
+  : >"${dir}/output"
+  : >"${dir}/env"
+  GITHUB_OUTPUT="${dir}/output" GITHUB_ENV="${dir}/env" bash "${root}/tests/github/make-test-key.sh" valid >"${dir}/stdout"
+  masked="$(sed -n 's/^::add-mask:://p' "${dir}/stdout")"
+  check "the key was masked" test -n "${masked}"
+  check "the masked key is in no step output" test "$(grep -cF -- "${masked#*.}" "${dir}/output")" -eq 0
+  check "the key is exported through GITHUB_ENV" grep -q '^ANACONDA_CI_AUTH_TEST_KEY=' "${dir}/env"
+  # shellcheck disable=SC2016  # a literal GitHub expression
+  check "the workflow passes it from env" grep -qF 'api-key: ${{ env.ANACONDA_CI_AUTH_TEST_KEY }}' "${root}/.github/workflows/ci.yml"
+  check "no workflow reads a key from a step output" test "$(grep -c 'outputs\.key }}' "${root}/.github/workflows/ci.yml")" -eq 0
+}
+
 # ---- static checks -------------------------------------------------------------------------
 
 action_files=(action.yml cleanup/action.yml)
@@ -472,6 +490,7 @@ main() {
   run_test "act: pull_request_target from a fork is refused unless allowed" test_untrusted
   run_test "act: install download verifies the release; a tampered one fails" test_action_download
   run_test "act: the leak check catches a key printed on purpose (control)" test_leak_check_catches_a_leak
+  run_test "ci.yml: the throw-away key reaches the action through GITHUB_ENV, not a dropped output" test_ci_test_key_not_an_output
   echo "github: ${passed} passed, ${failed} failed"
   ((failed == 0))
 }
