@@ -118,6 +118,12 @@ install_dir() {
     dir="$(cygpath -u "${dir}")" || exit 1
   fi
   (umask 077 && mkdir -p "${dir}/bin") || die "cannot create \`${dir}/bin\`"
+  # A directory another user created first (a predictable name under a shared /tmp) would let
+  # them replace the binary between its check and its use. (Not on Windows, where files of an
+  # administrator can belong to the Administrators group.)
+  if ! command -v cygpath >/dev/null 2>&1 && { [[ ! -O "${dir}" ]] || [[ ! -O "${dir}/bin" ]]; }; then
+    die "\`${dir}\` belongs to another user" "remove it, or set ANACONDA_CI_AUTH_INSTALL_DIR to a directory of your own"
+  fi
   printf '%s\n' "$(cd "${dir}" && pwd)"
 }
 

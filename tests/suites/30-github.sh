@@ -369,6 +369,15 @@ test_installer_refusals() {
   installer "${fake_base}/files" "${dir}/inst" "${dir}" '1.0;id' 2>"${dir}/err3" || rc=$?
   check "a malformed version is refused" test "${rc}" -eq 1
   log_has "${dir}/err3" "is not a version like 1.2.3"
+  # An install directory that another user created first (the suite runs as root; nobody owns it).
+  mkdir -p "${dir}/foreign/bin"
+  chown -R 65534:65534 "${dir}/foreign"
+  rc=0
+  installer "${fake_base}/files" "${dir}/foreign" "${dir}" 2>"${dir}/err4" || rc=$?
+  cat "${dir}/err4"
+  check "another user's install directory is refused" test "${rc}" -eq 1
+  log_has "${dir}/err4" "belongs to another user"
+  check "nothing was downloaded into it" test -z "$(ls -A "${dir}/foreign/bin")"
 }
 
 test_installer_path() {
