@@ -35,6 +35,7 @@ cat "${CONDARC}"
 echo "keyring: $(wc -c <"${ANACONDA_AUTH_KEYRING_PATH}") bytes, mode $(stat -c %a "${ANACONDA_AUTH_KEYRING_PATH}")"
 
 echo "== exec: a command that tries to print the key gets it scrubbed"
+# shellcheck disable=SC2016  # the child's shell expands it
 "${bin}" exec --ci none --api-key-env DEMO_ANACONDA_KEY --validate offline --mode env -- sh -c 'echo "child sees: ${ANACONDA_AUTH_API_KEY}"'
 
 echo "== cleanup"
