@@ -21,12 +21,7 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
     let mut warnings: Vec<String> = Vec::new();
     match &state_path {
         Some(path) if path.exists() => {
-            let st = State::load(path)?;
-            let (r, w) = undo(&st)?;
-            forget_exported_key(ctx, &st)?;
-            removed.extend(r);
-            warnings.extend(w);
-            ui::info(&format!("anaconda-ci-auth: removed {}", st.dir.display()));
+            clean(ctx, &State::load(path)?, &mut removed, &mut warnings)?;
         }
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| d.exists()) {
@@ -51,11 +46,7 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
                     ui::info("anaconda-ci-auth: nothing to clean up for this job");
                 }
                 for st in found {
-                    let (r, w) = undo(&st)?;
-                    forget_exported_key(ctx, &st)?;
-                    removed.extend(r);
-                    warnings.extend(w);
-                    ui::info(&format!("anaconda-ci-auth: removed {}", st.dir.display()));
+                    clean(ctx, &st, &mut removed, &mut warnings)?;
                 }
             }
             None if !args.sweep => {
@@ -89,6 +80,16 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
         report.insert("warnings".into(), serde_json::json!(warnings));
         ui::stdout(&serde_json::to_string_pretty(&serde_json::Value::Object(report)).unwrap_or_default());
     }
+    Ok(())
+}
+
+/// Undoes one setup the user asked to clean up, and reports it.
+fn clean(ctx: &Ctx, st: &State, removed: &mut Vec<PathBuf>, warnings: &mut Vec<String>) -> Result<()> {
+    let (r, w) = undo(st)?;
+    forget_exported_key(ctx, st)?;
+    removed.extend(r);
+    warnings.extend(w);
+    ui::info(&format!("anaconda-ci-auth: removed {}", st.dir.display()));
     Ok(())
 }
 
@@ -312,10 +313,13 @@ pub(crate) fn sweep(parent: &Path, exclusive: bool, max_age: i64, current_job: O
     out
 }
 
-/// Best-effort removal of a job directory whose setup failed half-way.
+/// Best-effort removal of a job directory whose setup failed half-way: through its state file
+/// when there is one, else (or when that fails) the files setup writes, by name. A keyring
+/// backup is never removed this way: it may be the only copy of the user's entry.
 pub(crate) fn remove_dir_contents_we_created(dir: &Path) -> Result<()> {
-    if let Ok(st) = State::load(&dir.join(state::STATE_FILE)) {
-        undo(&st)?;
+    if let Ok(st) = State::load(&dir.join(state::STATE_FILE))
+        && undo(&st).is_ok()
+    {
         return Ok(());
     }
     for name in [
@@ -323,7 +327,6 @@ pub(crate) fn remove_dir_contents_we_created(dir: &Path) -> Result<()> {
         super::setup::CONDARC_FILE,
         super::setup::ENV_FILE,
         super::setup::KEY_FILE,
-        "keyring.backup",
     ] {
         let _ = std::fs::remove_file(dir.join(name));
     }

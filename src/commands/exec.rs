@@ -192,11 +192,6 @@ struct DirGuard(std::path::PathBuf);
 
 impl Drop for DirGuard {
     fn drop(&mut self) {
-        if let Ok(st) = state::State::load(&self.0.join(state::STATE_FILE))
-            && super::cleanup::undo(&st).is_ok()
-        {
-            return;
-        }
         let _ = super::cleanup::remove_dir_contents_we_created(&self.0);
     }
 }

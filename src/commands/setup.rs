@@ -47,24 +47,9 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// `export NAME='value'` lines; the key by reference to its file.
+    /// The job's `unset`/`export` lines for a POSIX shell; see [`shell_lines`].
     pub(crate) fn shell_lines(&self) -> String {
-        let mut out = String::new();
-        for name in &self.unset {
-            out.push_str(&format!("unset {name}\n"));
-        }
-        for (name, value) in &self.exports {
-            match value {
-                Export::Plain(v) => out.push_str(&format!("export {name}={}\n", sh_quote(v))),
-                Export::Key { file, .. } => {
-                    out.push_str(&format!(
-                        "export {name}=\"$(cat {})\"\n",
-                        sh_quote(&file.to_string_lossy())
-                    ));
-                }
-            }
-        }
-        out
+        shell_lines(&self.unset, &self.exports)
     }
 
     /// Name → value for a child process or `$GITHUB_ENV`, the key included (zeroised on drop).
@@ -80,19 +65,44 @@ impl Job {
         )
     }
 
-    /// Name → value with the key replaced by a marker, for reports and the state file.
+    /// Name → value with the key replaced by a marker; see [`redacted_env`].
     pub(crate) fn redacted_env(&self) -> BTreeMap<String, String> {
-        self.exports
-            .iter()
-            .map(|(n, v)| {
-                let shown = match v {
-                    Export::Plain(s) => s.clone(),
-                    Export::Key { .. } => state::REDACTED.to_owned(),
-                };
-                (n.clone(), shown)
-            })
-            .collect()
+        redacted_env(&self.exports)
     }
+}
+
+/// `unset NAME` and `export NAME='value'` lines; the key by reference to its file.
+fn shell_lines(unset: &[&str], exports: &[(String, Export)]) -> String {
+    let mut out = String::new();
+    for name in unset {
+        out.push_str(&format!("unset {name}\n"));
+    }
+    for (name, value) in exports {
+        match value {
+            Export::Plain(v) => out.push_str(&format!("export {name}={}\n", sh_quote(v))),
+            Export::Key { file, .. } => {
+                out.push_str(&format!(
+                    "export {name}=\"$(cat {})\"\n",
+                    sh_quote(&file.to_string_lossy())
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Name → value with the key replaced by a marker, for reports and the state file.
+fn redacted_env(exports: &[(String, Export)]) -> BTreeMap<String, String> {
+    exports
+        .iter()
+        .map(|(n, v)| {
+            let shown = match v {
+                Export::Plain(s) => s.clone(),
+                Export::Key { .. } => state::REDACTED.to_owned(),
+            };
+            (n.clone(), shown)
+        })
+        .collect()
 }
 
 pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
@@ -393,21 +403,17 @@ pub(crate) fn write_job(
     ));
 
     let env_file = dir.join(ENV_FILE);
-    let mut job_out = Job {
-        state: placeholder_state(),
-        exports,
-        keyring_path: written_keyring,
-        condarc_path,
-        env_file: env_file.clone(),
-        unset: if job.mode == Mode::Keyring {
-            vec![names::API_KEY]
-        } else {
-            Vec::new()
-        },
+    let unset = if job.mode == Mode::Keyring {
+        vec![names::API_KEY]
+    } else {
+        Vec::new()
     };
     let header = "# anaconda-ci-auth: source this file in later steps of the same job\n";
-    fsx::write_atomic(&env_file, format!("{header}{}", job_out.shell_lines()).as_bytes())?;
-    files.push(env_file);
+    fsx::write_atomic(
+        &env_file,
+        format!("{header}{}", shell_lines(&unset, &exports)).as_bytes(),
+    )?;
+    files.push(env_file.clone());
 
     // A setup run again in the same directory: remove what the earlier one wrote and this one did
     // not (an `api-key` with an old key when switching to keyring mode, a keyring when switching to env).
@@ -426,12 +432,18 @@ pub(crate) fn write_job(
         previous.as_ref(),
         command,
         files,
-        job_out.redacted_env(),
+        redacted_env(&exports),
         merge,
     );
     state.save()?;
-    job_out.state = state;
-    Ok(job_out)
+    Ok(Job {
+        state,
+        exports,
+        keyring_path: written_keyring,
+        condarc_path,
+        env_file,
+        unset,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -462,26 +474,6 @@ fn new_state(
         files,
         env,
         keyring_merge,
-    }
-}
-
-fn placeholder_state() -> State {
-    State {
-        tool: String::new(),
-        format: 1,
-        command: String::new(),
-        dir: PathBuf::new(),
-        created_at: 0,
-        ci: String::new(),
-        job: None,
-        mode: None,
-        domain: String::new(),
-        fingerprint: String::new(),
-        expires_at: None,
-        key_source: String::new(),
-        files: Vec::new(),
-        env: BTreeMap::new(),
-        keyring_merge: None,
     }
 }
 
