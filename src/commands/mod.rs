@@ -82,9 +82,8 @@ pub(crate) fn prepare(
     let sourced = source::read_key(key_args, &ctx.env)?;
     source::refuse_this_key_in_argv(&ctx.argv, &sourced.key)?;
     let forms = sourced.key.derived_forms(&domain);
-    ui::register_secrets(sourced.key.derived_forms(&domain));
     let mut warnings = ctx.platform.register_masks(&forms, &ctx.env, stdout_reserved);
-    drop(forms);
+    ui::register_secrets(forms);
     warnings.extend(
         ctx.platform
             .preflight(&ctx.env, sourced.key.expose(), env_mode, allow_untrusted)?,
