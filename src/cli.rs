@@ -87,22 +87,17 @@ pub(crate) enum ValidateMode {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Validation")]
 pub(crate) struct ValidationArgs {
-    /// How to validate the key
-    #[arg(long, value_enum, default_value_t = ValidateMode::Online, env = "ANACONDA_CI_AUTH_VALIDATE")]
-    pub(crate) validate: ValidateMode,
-    /// Fail if the key expires sooner than this (e.g. 7d, 12h, 3600)
-    #[arg(long, value_name = "DURATION", env = "ANACONDA_CI_AUTH_MIN_VALIDITY")]
+    /// How to validate the key [default: online; env: ANACONDA_CI_AUTH_VALIDATE]
+    #[arg(long, value_enum)]
+    pub(crate) validate: Option<ValidateMode>,
+    /// Fail if the key expires sooner than this (e.g. 7d, 12h, 3600) [env: ANACONDA_CI_AUTH_MIN_VALIDITY]
+    #[arg(long, value_name = "DURATION")]
     pub(crate) min_validity: Option<String>,
-    /// The anaconda-auth site domain the key belongs to
-    #[arg(
-        long,
-        value_name = "DOMAIN",
-        default_value = "anaconda.com",
-        env = "ANACONDA_AUTH_DOMAIN"
-    )]
-    pub(crate) domain: String,
-    /// Base URL of the Anaconda API (default: https://<domain>); http:// only for loopback
-    #[arg(long, value_name = "URL", env = "ANACONDA_CI_AUTH_API_URL")]
+    /// The anaconda-auth site domain the key belongs to [default: anaconda.com; env: ANACONDA_AUTH_DOMAIN]
+    #[arg(long, value_name = "DOMAIN")]
+    pub(crate) domain: Option<String>,
+    /// Base URL of the Anaconda API (default: https://<domain>); http:// only for loopback [env: ANACONDA_CI_AUTH_API_URL]
+    #[arg(long, value_name = "URL")]
     pub(crate) api_url: Option<String>,
     /// Extra CA certificates (PEM) to trust; SSL_CERT_FILE and REQUESTS_CA_BUNDLE are also read
     #[arg(long, value_name = "PATH")]
@@ -112,8 +107,7 @@ pub(crate) struct ValidationArgs {
     pub(crate) timeout: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Mode {
     /// Write a keyring file and point anaconda-auth at it
     Keyring,
@@ -256,16 +250,6 @@ pub(crate) struct StateArgs {
     /// The state file setup wrote (default: $ANACONDA_CI_AUTH_STATE)
     #[arg(long, value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
-}
-
-impl StateArgs {
-    /// The state file named by `--state`, `--dir` or the environment.
-    pub(crate) fn state_path(&self, env: &crate::env::Env) -> Option<PathBuf> {
-        self.state
-            .clone()
-            .or_else(|| self.dir.as_ref().map(|d| d.join(crate::state::STATE_FILE)))
-            .or_else(|| env.path(crate::env::names::STATE))
-    }
 }
 
 #[derive(Debug, Args)]

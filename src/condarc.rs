@@ -32,8 +32,14 @@ impl Channel {
         // anaconda-auth sends the key to every URL the pattern matches: only over TLS (plain
         // http only to this machine), and only to a named host.
         let (scheme, rest) = pattern.split_once("://").unwrap_or(("", pattern));
-        let host = rest.split(['/', ':']).next().unwrap_or("");
-        let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.contains('@') {
+            return Err(format!(
+                "channel pattern `{pattern}` contains `@`: name the host alone, without user information"
+            ));
+        }
+        let host = host_of(authority);
+        let loopback = is_loopback(host);
         if !(scheme == "https" || (scheme == "http" && loopback)) {
             return Err(format!(
                 "channel pattern `{pattern}` must start with https:// (for example https://repo.example.com/*); \
@@ -66,15 +72,43 @@ impl Channel {
     }
 }
 
-/// Normalises a domain like anaconda-auth does: `https://x/` becomes `x`.
+/// The host of a URL authority (`host`, `host:port`, `[v6]:port`), without the port.
+fn host_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    authority.split(':').next().unwrap_or("")
+}
+
+/// `localhost` or a loopback IP address (parsed, not matched as text: `127.0.0.1.example` is not).
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Normalises a domain like anaconda-auth does: `https://x/` becomes `x`. A path, an empty label
+/// (`.`, `a..b`) or a label starting or ending with `-` is refused rather than cut off.
 pub(crate) fn normalize_domain(s: &str) -> Result<String, String> {
     let s = s.trim();
-    let s = s
+    let bare = s
         .strip_prefix("https://")
         .or_else(|| s.strip_prefix("http://"))
         .unwrap_or(s);
-    let host = s.split('/').next().unwrap_or("").to_ascii_lowercase();
-    let ok = !host.is_empty()
+    let bare = bare.strip_suffix('/').unwrap_or(bare);
+    if bare.contains('/') {
+        return Err(format!(
+            "`{s}` has a path: give the domain alone, like anaconda.com"
+        ));
+    }
+    let host = bare.to_ascii_lowercase();
+    let name = host_of(&host);
+    let labels_ok = name.starts_with('[')
+        || host.starts_with('[')
+        || (!name.is_empty()
+            && name
+                .split('.')
+                .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-')));
+    let ok = labels_ok
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
@@ -250,6 +284,40 @@ mod tests {
     fn normalizes_domains() {
         assert_eq!(normalize_domain("https://Anaconda.com/").unwrap(), "anaconda.com");
         assert!(normalize_domain("bad domain").is_err());
+        assert_eq!(normalize_domain("localhost:8080").unwrap(), "localhost:8080");
+        for bad in [
+            ".",
+            "..",
+            "-",
+            "anaconda.com/repo",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "",
+        ] {
+            assert!(normalize_domain(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_a_real_loopback_host() {
+        for bad in [
+            "http://127.0.0.1.nip.io/*",
+            "http://127.evil.example/*",
+            "http://127.0.0.1@evil.example/*",
+            "http://localhost.evil.example/*",
+            "https://user@repo.example.com/*",
+        ] {
+            assert!(Channel::parse(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "http://127.0.0.1:8080/*",
+            "http://localhost/*",
+            "http://[::1]:9/*",
+            "http://127.1.2.3/*",
+        ] {
+            assert!(Channel::parse(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -25,9 +25,14 @@ pub(crate) mod names {
     /// Opt-in to run on untrusted triggers (fork pull requests with secrets).
     pub(crate) const ALLOW_UNTRUSTED: &str = "ANACONDA_CI_AUTH_ALLOW_UNTRUSTED";
     pub(crate) const KEYRING_BACKEND: &str = "PYTHON_KEYRING_BACKEND";
-    // Read by clap as defaults of the matching options (see `cli`):
-    // ANACONDA_CI_AUTH_API_URL (--api-url), ANACONDA_CI_AUTH_VALIDATE (--validate),
-    // ANACONDA_CI_AUTH_MIN_VALIDITY (--min-validity), ANACONDA_AUTH_DOMAIN (--domain).
+    /// Default of `--validate`.
+    pub(crate) const VALIDATE: &str = "ANACONDA_CI_AUTH_VALIDATE";
+    /// Default of `--min-validity`.
+    pub(crate) const MIN_VALIDITY: &str = "ANACONDA_CI_AUTH_MIN_VALIDITY";
+    /// Default of `--api-url`.
+    pub(crate) const API_URL: &str = "ANACONDA_CI_AUTH_API_URL";
+    /// Extra CA bundles, also read by `--validate online`.
+    pub(crate) const CA_BUNDLES: &[&str] = &["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"];
 }
 
 /// A snapshot of the environment.

@@ -24,6 +24,26 @@ pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
         .map_err(|e| Error::fs("create directory", path, e))
 }
 
+/// Makes an existing directory of ours private (0700), through its descriptor.
+pub(crate) fn make_private_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut opts,
+            (nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_DIRECTORY).bits(),
+        );
+        let d = opts.open(dir).map_err(|e| Error::fs("open", dir, e))?;
+        d.set_permissions(fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::fs("make private", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 /// Creates a new private directory named `<prefix><random>` under `parent`.
 pub(crate) fn create_unique_dir(parent: &Path, prefix: &str) -> Result<PathBuf> {
     if !parent.exists() {
@@ -134,6 +154,29 @@ pub(crate) fn write_durable(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 fn write_replace(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
+    replace(path, contents, durable, None)
+}
+
+/// The permission bits and owner a replaced file gets, set on the temporary file's descriptor
+/// before the rename: nothing is changed through the path afterwards, where a link swapped in by
+/// the directory's owner could redirect it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Attrs {
+    /// Permission bits (unix); setuid, setgid and sticky bits are never set.
+    pub(crate) mode: Option<u32>,
+    /// (uid, gid) (unix; only root can give a file away).
+    pub(crate) owner: Option<(u32, u32)>,
+}
+
+/// [`write_durable`] with the given mode and owner, for a file that belongs to the user.
+pub(crate) fn write_durable_as(path: &Path, contents: &[u8], attrs: Attrs) -> Result<()> {
+    replace(path, contents, true, Some(attrs))
+}
+
+/// Prefix of our temporary files; [`remove_stale_temps`] removes leftovers of killed runs.
+pub(crate) const TEMP_PREFIX: &str = ".anaconda-ci-auth-tmp-";
+
+fn replace(path: &Path, contents: &[u8], durable: bool, attrs: Option<Attrs>) -> Result<()> {
     refuse_symlink(path)?;
     let dir = path
         .parent()
@@ -141,11 +184,14 @@ fn write_replace(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
         .unwrap_or(Path::new("."));
     check_parent(dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".anaconda-ci-auth-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::fs("create a temporary file in", dir, e))?;
     tmp.write_all(contents)
         .map_err(|e| Error::fs("write", tmp.path(), e))?;
+    if let Some(attrs) = attrs {
+        set_attrs(tmp.as_file(), attrs).map_err(|e| Error::fs("set the mode and owner of", tmp.path(), e))?;
+    }
     if durable {
         tmp.as_file()
             .sync_all()
@@ -157,6 +203,175 @@ fn write_replace(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Sets owner, then mode, through the open descriptor (fchown, fchmod).
+fn set_attrs(file: &File, attrs: Attrs) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        if let Some((uid, gid)) = attrs.owner {
+            let meta = file.metadata()?;
+            if (meta.uid(), meta.gid()) != (uid, gid) {
+                std::os::unix::fs::fchown(file, Some(uid), Some(gid))?;
+            }
+        }
+        if let Some(mode) = attrs.mode {
+            file.set_permissions(fs::Permissions::from_mode(mode & 0o777))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, attrs);
+        Ok(())
+    }
+}
+
+/// Mode and owner of an open or existing file, for giving a replacement the same.
+pub(crate) fn attrs_of(meta: &fs::Metadata) -> Attrs {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        Attrs {
+            mode: Some(meta.mode() & 0o777),
+            owner: Some((meta.uid(), meta.gid())),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Attrs::default()
+    }
+}
+
+/// What is at `path` when it is to be read and replaced as a regular file: `None` when nothing is
+/// there; an error naming the path for a symlink, a directory, a FIFO, a device or a socket.
+/// Never opens the path, so a FIFO cannot block.
+pub(crate) fn regular_or_absent(path: &Path, role: &str) -> Result<Option<fs::Metadata>> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::fs("inspect", path, e)),
+    };
+    if meta.is_file() {
+        return Ok(Some(meta));
+    }
+    let what = file_kind(&meta);
+    Err(Error::new(
+        Kind::Filesystem,
+        format!(
+            "refusing to use `{}` as {role}: it is {what}, not a regular file",
+            path.display()
+        ),
+    )
+    .hint("point the option at a regular file (or a path where one can be created)"))
+}
+
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        return "a symbolic link";
+    }
+    if ft.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if ft.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return "a device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
+}
+
+/// Reads a regular file without following a symlink or blocking on a FIFO swapped in after
+/// [`regular_or_absent`]: opened with O_NOFOLLOW|O_NONBLOCK and checked through the descriptor.
+pub(crate) fn read_regular(path: &Path, role: &str) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use nix::fcntl::OFlag;
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut opts,
+            (OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits(),
+        );
+    }
+    let mut file = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            // ELOOP: a symlink at the final component.
+            regular_or_absent(path, role)?;
+            return Err(Error::fs("read", path, e));
+        }
+    };
+    let meta = file.metadata().map_err(|e| Error::fs("inspect", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "refusing to use `{}` as {role}: it is {}, not a regular file",
+                path.display(),
+                file_kind(&meta)
+            ),
+        )
+        .hint("point the option at a regular file (or a path where one can be created)"));
+    }
+    let mut buf = zeroize::Zeroizing::new(Vec::new());
+    std::io::Read::read_to_end(&mut file, &mut buf).map_err(|e| Error::fs("read", path, e))?;
+    Ok(Some(buf))
+}
+
+/// Removes our temporary files in `dir` left by a killed run. Call only under the [`Lock`] that
+/// every writer of that directory holds, so none of them is in use.
+pub(crate) fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        if let Ok(meta) = fs::symlink_metadata(e.path())
+            && meta.is_file()
+            && owned_by_me(&meta)
+        {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Removes a regular file of the current user; `Ok(false)` when there is none.
+pub(crate) fn remove_own_file(path: &Path) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && owned_by_me(&meta) => {
+            fs::remove_file(path).map_err(|e| Error::fs("remove", path, e))?;
+            Ok(true)
+        }
+        Ok(_) => Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "not removing `{}`: not a regular file of the current user",
+                path.display()
+            ),
+        )
+        .hint("remove it by hand if it is yours")),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Removes a directory if it is empty; whether it is gone.
+pub(crate) fn remove_dir_if_empty(path: &Path) -> bool {
+    fs::remove_dir(path).is_ok() || !path.exists()
 }
 
 /// An exclusive advisory lock serialising writers of one file, held until dropped.
@@ -230,70 +445,6 @@ pub(crate) fn mode_string(path: &Path) -> Option<String> {
         } else {
             "writable".into()
         })
-    }
-}
-
-/// The permission bits of an existing file (unix), for restoring them later.
-pub(crate) fn mode_bits(path: &Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::symlink_metadata(path)
-            .ok()
-            .map(|m| m.permissions().mode() & 0o7777)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
-}
-
-/// The owner (uid, gid) of an existing file (unix).
-pub(crate) fn owner(path: &Path) -> Option<(u32, u32)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        fs::symlink_metadata(path).ok().map(|m| (m.uid(), m.gid()))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
-}
-
-/// Gives `path` back to `owner` when it is set and differs (unix; only root can change it).
-pub(crate) fn restore_owner(path: &Path, owner: Option<(u32, u32)>) -> Result<()> {
-    #[cfg(unix)]
-    {
-        if let Some((uid, gid)) = owner
-            && self::owner(path) != Some((uid, gid))
-        {
-            std::os::unix::fs::chown(path, Some(uid), Some(gid))
-                .map_err(|e| Error::fs("restore the owner of", path, e))?;
-        }
-        Ok(())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, owner);
-        Ok(())
-    }
-}
-
-/// Sets the permission bits of a file (unix; a no-op elsewhere).
-pub(crate) fn set_mode_bits(path: &Path, mode: u32) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::fs("restore the mode of", path, e))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, mode);
-        Ok(())
     }
 }
 

@@ -126,12 +126,14 @@ impl Keyring {
     }
 
     /// Decodes the entry for `domain` into its JSON object, if it is one.
-    pub(crate) fn decoded_entry(&self, domain: &str) -> Option<Map<String, Value>> {
+    #[cfg(test)]
+    fn decoded_entry(&self, domain: &str) -> Option<Map<String, Value>> {
         decode_entry(self.entry(domain)?)
     }
 
     /// Sets the entry for `domain` to `key`, keeping the other fields of an existing entry.
-    pub(crate) fn set_key(&mut self, domain: &str, key: &str) {
+    #[cfg(test)]
+    fn set_key(&mut self, domain: &str, key: &str) {
         let existing = self.decoded_entry(domain);
         let value = entry_value(domain, key, existing.as_ref());
         self.set_raw(domain, Some(value.to_string()));

@@ -8,20 +8,27 @@
 //! - `redact`: scrubbing secrets from text and streams. `ui`: the only place that prints.
 //! - `error`: failure classes, exit codes, hints. `env`: the environment snapshot.
 
+mod check;
 mod cli;
 mod commands;
+mod conda;
 mod condarc;
+mod context;
+mod doctor;
 mod env;
 mod error;
 mod fsx;
+mod job;
 mod jwt;
 mod keyring;
 mod online;
 mod platform;
+mod process;
 mod redact;
+mod report;
 mod secret;
+mod settings;
 mod source;
-mod state;
 mod ui;
 
 use std::process::ExitCode;
@@ -65,8 +72,8 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
         }
     };
     let platform = platform::Platform::detect(&env, cli.global.ci);
-    ui::configure(cli.global.quiet, platform == platform::Platform::Github);
-    let ctx = commands::Ctx {
+    ui::configure(cli.global.quiet, platform.annotations());
+    let ctx = context::Ctx {
         env,
         platform,
         json: cli.global.json,
@@ -74,7 +81,7 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
     };
     let result = match &cli.command {
         cli::Command::Setup(a) => commands::setup::run(&ctx, a).map(|()| 0),
-        cli::Command::Validate(a) => commands::validate(&ctx, a).map(|()| 0),
+        cli::Command::Validate(a) => commands::validate::run(&ctx, a).map(|()| 0),
         cli::Command::Exec(a) => commands::exec::run(&ctx, a),
         cli::Command::DockerSecret(a) => commands::docker_secret::run(&ctx, a).map(|()| 0),
         cli::Command::Cleanup(a) => commands::cleanup::run(&ctx, a).map(|()| 0),
@@ -97,17 +104,7 @@ fn fail(e: &error::Error, json: bool) -> u8 {
 }
 
 fn print_json_error(e: &error::Error) {
-    ui::stdout(
-        &serde_json::json!({
-            "error": {
-                "kind": e.kind.name(),
-                "exit_code": e.kind.exit_code(),
-                "message": ui::redact(&e.message),
-                "hints": e.hints.iter().map(|h| ui::redact(h)).collect::<Vec<_>>(),
-            }
-        })
-        .to_string(),
-    );
+    ui::json_line(&report::ErrorReport::new(e));
 }
 
 /// The binary's entry point.
@@ -120,6 +117,7 @@ pub fn main() -> ExitCode {
             .unwrap_or_default();
         eprintln!("error: internal error{at}; this is a bug in anaconda-ci-auth, please report it");
     }));
+    process::harden();
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();

@@ -12,6 +12,8 @@ use crate::error::Error;
 use crate::redact::Redactor;
 
 struct Ui {
+    /// Every form registered so far; the redactor is rebuilt from them when more are added.
+    forms: Vec<SecretString>,
     redactor: Redactor,
     quiet: bool,
     github: bool,
@@ -22,6 +24,7 @@ static UI: Mutex<Option<Ui>> = Mutex::new(None);
 fn with<R>(f: impl FnOnce(&Ui) -> R) -> R {
     let mut guard = UI.lock().unwrap_or_else(PoisonError::into_inner);
     let ui = guard.get_or_insert_with(|| Ui {
+        forms: Vec::new(),
         redactor: Redactor::empty(),
         quiet: false,
         github: false,
@@ -31,26 +34,28 @@ fn with<R>(f: impl FnOnce(&Ui) -> R) -> R {
 
 pub(crate) fn configure(quiet: bool, github: bool) {
     let mut guard = UI.lock().unwrap_or_else(PoisonError::into_inner);
-    let redactor = guard.take().map(|u| u.redactor).unwrap_or_else(Redactor::empty);
+    let (forms, redactor) = guard
+        .take()
+        .map_or_else(|| (Vec::new(), Redactor::empty()), |u| (u.forms, u.redactor));
     *guard = Some(Ui {
+        forms,
         redactor,
         quiet,
         github,
     });
 }
 
-/// Registers the secret forms to scrub from everything printed from now on.
-pub(crate) fn register_secrets(forms: Vec<SecretString>) {
+/// Adds secret forms to scrub from everything printed from now on (the earlier ones stay).
+pub(crate) fn add_secrets(forms: Vec<SecretString>) {
     let mut guard = UI.lock().unwrap_or_else(PoisonError::into_inner);
-    let (quiet, github) = guard
-        .as_ref()
-        .map(|u| (u.quiet, u.github))
-        .unwrap_or((false, false));
-    *guard = Some(Ui {
-        redactor: Redactor::new(forms),
-        quiet,
-        github,
+    let ui = guard.get_or_insert_with(|| Ui {
+        forms: Vec::new(),
+        redactor: Redactor::empty(),
+        quiet: false,
+        github: false,
     });
+    ui.forms.extend(forms);
+    ui.redactor = Redactor::new(ui.forms.clone());
 }
 
 /// Scrubs registered secrets from `text`.
@@ -76,7 +81,7 @@ pub(crate) fn warn(msg: &str) {
     if github {
         write_err(&format!(
             "::warning title=anaconda-ci-auth::{}",
-            escape_command(&line)
+            crate::platform::escape_command(&line)
         ));
     } else {
         write_err(&format!("warning: {line}"));
@@ -98,7 +103,7 @@ pub(crate) fn error(err: &Error) {
         let msg = with(|ui| ui.redactor.redact(&err.message));
         write_err(&format!(
             "::error title=anaconda-ci-auth::{}",
-            escape_command(&msg)
+            crate::platform::escape_command(&msg)
         ));
     }
     write_err(&redactor_text);
@@ -115,14 +120,25 @@ pub(crate) fn stdout(text: &str) {
     let _ = out.flush();
 }
 
-/// Raw stdout for workflow commands that must carry the secret itself (`::add-mask::`).
-pub(crate) fn stdout_unredacted(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+/// A report as pretty JSON on stdout.
+pub(crate) fn json<T: serde::Serialize>(report: &T) {
+    match serde_json::to_string_pretty(report) {
+        Ok(text) => stdout(&text),
+        Err(e) => error(&Error::internal("could not encode the report").cause(e)),
+    }
 }
 
-/// Escapes data for a GitHub workflow command (`%`, CR, LF).
-pub(crate) fn escape_command(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+/// A report as one line of JSON on stdout.
+pub(crate) fn json_line<T: serde::Serialize>(report: &T) {
+    match serde_json::to_string(report) {
+        Ok(text) => stdout(&text),
+        Err(e) => error(&Error::internal("could not encode the report").cause(e)),
+    }
+}
+
+/// Human lines of a report (stderr, hidden by `--quiet`).
+pub(crate) fn lines(lines: &[String]) {
+    for l in lines {
+        info(l);
+    }
 }

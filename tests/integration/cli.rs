@@ -315,10 +315,14 @@ fn github_mode_masks_first_and_exports_through_files() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    // Masks go to stderr (the runner reads workflow commands there too), never to stdout, which
+    // users redirect into files.
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(stdout.lines().next().unwrap().starts_with("::add-mask::"));
-    assert!(stdout.lines().any(|l| l == format!("::add-mask::{key}")));
-    assert!(stdout.lines().any(|l| l == format!("::add-mask::Bearer {key}")));
+    assert!(!stdout.contains("::add-mask::"), "{stdout}");
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    assert!(stderr.lines().next().unwrap().starts_with("::add-mask::"));
+    assert!(stderr.lines().any(|l| l == format!("::add-mask::{key}")));
+    assert!(stderr.lines().any(|l| l == format!("::add-mask::Bearer {key}")));
     assert_no_leak("stdout", &out.stdout, &key);
     assert_no_leak("stderr", &out.stderr, &key);
     let env = std::fs::read_to_string(gh.join("env")).unwrap();
@@ -542,7 +546,7 @@ fn keyring_mode_env_unsets_the_variable_anaconda_auth_would_prefer() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("unset ANACONDA_AUTH_API_KEY\n"), "{text}");
+    assert!(text.contains("\nunset ANACONDA_AUTH_API_KEY\n"), "{text}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("is set in this step"));
     let script = format!("{text}\necho \"[${{ANACONDA_AUTH_API_KEY:-}}]\"");
     let sh = std::process::Command::new("sh")
@@ -624,9 +628,10 @@ fn cleanup_and_sweep_never_delete_files_a_state_names_outside_its_dir() {
     let plant = |dir: &std::path::Path| {
         std::fs::create_dir_all(dir).unwrap();
         let forged = serde_json::json!({
-            "tool": "anaconda-ci-auth", "format": 1, "command": "docker-secret", "dir": dir, "created_at": 0,
+            "tool": "anaconda-ci-auth", "format": 2, "command": "docker-secret", "dir": dir, "created_at": 0,
             "ci": "none", "job": null, "mode": "key", "domain": "anaconda.com", "fingerprint": "sha256:0",
-            "expires_at": null, "key_source": "x", "files": [victim], "env": {}, "keyring_merge": null
+            "expires_at": null, "key_source": "x", "files": [victim], "env": {}, "merges": [],
+            "created_dir": true
         });
         std::fs::write(dir.join("state.json"), forged.to_string()).unwrap();
     };
@@ -775,24 +780,39 @@ fn overlapping_merges_keep_the_users_entry_until_it_can_be_restored() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
     let cleanup = |dir: &str| sb.cmd().args(["cleanup", "--dir", dir]).output().unwrap();
-    setup(&ka, "a");
-    setup(&kb, "b");
-    let out = cleanup("a");
-    assert!(out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("kept in"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        sb.path().join("a/keyring.backup").exists(),
-        "job A's saved entry is the only copy left"
-    );
-    assert!(cleanup("b").status.success());
-    // B put A's key back; A's cleanup, run again, now restores the user's own entry.
-    assert!(cleanup("a").status.success());
-    assert_eq!(std::fs::read_to_string(&keyring).unwrap(), original);
-    assert!(!sb.path().join("a").exists());
+    let holds = |key: &str| {
+        let text = std::fs::read_to_string(&keyring).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let entry = v["Anaconda Cloud"]["anaconda.com"].as_str().unwrap().to_owned();
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::STANDARD.decode(entry).unwrap();
+        String::from_utf8(payload).unwrap().contains(key)
+    };
+    // Cleanups in both orders: the entry always belongs to a job still running, and the user's
+    // own entry comes back byte for byte once both are gone.
+    for (first, second) in [("a", "b"), ("b", "a")] {
+        setup(&ka, "a");
+        setup(&kb, "b");
+        assert!(holds(&kb));
+        let out = cleanup(first);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let still = if first == "a" { &kb } else { &ka };
+        assert!(
+            holds(still),
+            "after cleaning up {first} the entry must hold the running job's key"
+        );
+        assert!(!sb.path().join(first).exists());
+        assert!(cleanup(second).status.success());
+        assert_eq!(std::fs::read_to_string(&keyring).unwrap(), original);
+        assert!(!sb.path().join(second).exists());
+        let leftovers: Vec<_> = std::fs::read_dir(keyring.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n != "keyring")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
 }
 
 #[cfg(unix)]
@@ -844,4 +864,67 @@ fn nix_is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+#[test]
+fn the_loading_lines_never_trace_the_key_under_set_x() {
+    // Jenkins runs `sh -xe`: `. env.sh` and `eval "$(setup --print-env sh)"` used to print
+    // `+ export ANACONDA_AUTH_API_KEY=<key>`.
+    let sb = Sandbox::new();
+    let key = canary();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .args([
+            "setup",
+            "--validate",
+            "offline",
+            "--mode",
+            "env",
+            "--print-env",
+            "sh",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = String::from_utf8(out.stdout).unwrap();
+    let env_file = lines
+        .lines()
+        .find_map(|l| l.strip_prefix("export ANACONDA_CI_AUTH_STATE='"))
+        .map(|s| std::path::PathBuf::from(s.trim_end_matches('\'')).with_file_name("env.sh"))
+        .unwrap();
+    for shell in ["sh", "bash", "dash"] {
+        if which(shell).is_none() {
+            continue;
+        }
+        for load in [
+            format!(". '{}'", env_file.display()),
+            format!("eval '{}'", lines.replace('\'', "'\\''")),
+        ] {
+            let script = format!(
+                "set -x\n{load}\ntest -n \"${{ANACONDA_AUTH_API_KEY:+set}}\" && echo loaded\ncase $- in *x*) echo still-tracing ;; esac"
+            );
+            let run = std::process::Command::new(shell)
+                .arg("-c")
+                .arg(&script)
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&run.stdout);
+            assert!(stdout.contains("loaded"), "{shell}: {stdout}");
+            assert!(
+                stdout.contains("still-tracing"),
+                "{shell}: xtrace must come back on"
+            );
+            assert_no_leak(&format!("{shell} -x stderr"), &run.stderr, &key);
+        }
+    }
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    ["/usr/bin", "/bin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.exists())
 }

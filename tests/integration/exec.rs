@@ -149,6 +149,49 @@ fn sigterm_is_forwarded_and_the_dir_removed() {
 }
 
 #[test]
+fn every_terminating_signal_is_forwarded_and_the_dir_removed() {
+    // SIGQUIT, SIGUSR1, SIGUSR2 and SIGALRM used to kill exec itself (leaving the job directory
+    // with the keyring behind, and with SIGQUIT a core dump holding the key).
+    for (name, number) in [
+        ("QUIT", 3),
+        ("USR1", 10),
+        ("USR2", 12),
+        ("ALRM", 14),
+        ("HUP", 1),
+        ("INT", 2),
+    ] {
+        let (code, _, dir, sb) =
+            signal_while_running(name, r#"echo "CONDARC=$CONDARC"; echo ready; exec sleep 30"#);
+        assert_eq!(code, Some(128 + number), "SIG{name}");
+        assert!(!dir.exists(), "job dir left after SIG{name}");
+        assert!(walk(&sb.tmpdir()).is_empty(), "SIG{name}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn exec_writes_no_core_file_while_it_holds_the_key() {
+    // The child reads its parent's limits: `exec` allows no core file (and is non-dumpable,
+    // checked in the unit tests of `process`).
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .args(["exec", "--validate", "offline", "--", "sh", "-c"])
+        .arg(r#"grep -i 'core file size' /proc/$PPID/limits"#)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let core = text.lines().next().unwrap_or_default();
+    assert_eq!(
+        core.split_whitespace().nth(4),
+        Some("0"),
+        "core dumps are on: {core}"
+    );
+}
+
+#[test]
 fn a_child_that_handles_sigterm_decides_the_exit_code() {
     let script = r#"
         trap 'kill "$pid" 2>/dev/null; echo got-term; exit 3' TERM

@@ -9,7 +9,13 @@ use crate::common::*;
 use crate::fake_api::{FakeApi, Reply, closed_port};
 
 /// Files that exist to hold the key.
-const KEY_FILES: &[&str] = &["keyring", "api-key", "ANACONDA_AUTH_API_KEY", "anaconda_keyring"];
+const KEY_FILES: &[&str] = &[
+    "keyring",
+    "keyring.entry",
+    "api-key",
+    "ANACONDA_AUTH_API_KEY",
+    "anaconda_keyring",
+];
 
 fn run(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = sb.cmd();
@@ -492,12 +498,9 @@ fn github_actions_in_every_mode() {
                 vec![gh.env_file.clone()]
             };
             check(&what, &sb, &key, &out, &extra);
-            // Masks first, on stderr when stdout carries JSON.
-            let (mask_stream, other) = if json_flag {
-                (&out.stderr, &out.stdout)
-            } else {
-                (&out.stdout, &out.stderr)
-            };
+            // Masks first, always on stderr: stdout is what users redirect into files.
+            let _ = json_flag;
+            let (mask_stream, other) = (&out.stderr, &out.stdout);
             let (m, first) = masks(mask_stream);
             assert!(first, "{what}: ::add-mask:: must come before anything else");
             for form in leak_forms(&key) {
@@ -793,8 +796,13 @@ fn exec_on_github_exports_nothing_to_later_steps() {
         "",
         "exec must not export its temporary paths"
     );
-    let (m, first) = masks(&out.stdout);
-    assert!(first && !m.is_empty(), "masks come first on GitHub");
+    // The child's stdout (which `exec -- cmd > file` redirects) carries no mask command.
+    let (m, first) = masks(&out.stderr);
+    assert!(first && !m.is_empty(), "masks come first on GitHub, on stderr");
+    assert!(
+        masks(&out.stdout).0.is_empty(),
+        "no ::add-mask:: on the child's stdout"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("****"));
 }
 

@@ -1,0 +1,199 @@
+//! conda: finding it, and installing anaconda-registration into its base environment, as
+//! Anaconda's registration instructions say, skipped when it is already installed. On
+//! anaconda-auth's "Token not found" error (an incompatible anaconda-auth in base) it reinstalls
+//! anaconda-auth once.
+//!
+//! conda's output is only shown when a step fails, and then with the key scrubbed: the key of the
+//! current setup, or on its own the key in `ANACONDA_AUTH_API_KEY` and in the job keyring. Within
+//! `setup`/`exec` in keyring mode conda does not inherit the variable the key was read from.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use secrecy::SecretString;
+
+use crate::condarc;
+use crate::env::{Env, names};
+use crate::error::{Error, Kind, Result};
+use crate::keyring;
+use crate::secret::ApiKey;
+use crate::ui;
+
+pub(crate) const PACKAGE: &str = "anaconda-registration";
+pub(crate) const CHANNEL: &str = "https://repo.anaconda.cloud/repo/anaconda-tools";
+
+/// Runs the registration with `extra_env` added to conda's environment and the variables in
+/// `remove_env` taken out of it (the variable the key was read from, in keyring mode). Returns
+/// `installed`, `already-installed` or `reinstalled`.
+pub(crate) fn register(
+    env: &Env,
+    conda: Option<&Path>,
+    extra_env: &[(String, String)],
+    remove_env: &[&str],
+) -> Result<&'static str> {
+    let conda = find_conda(env, conda)?;
+    // (success, stdout, stdout and stderr redacted for error messages)
+    let run = |args: &[&str]| -> Result<(bool, String, String)> {
+        let mut cmd = Command::new(&conda);
+        cmd.args(args);
+        for name in remove_env {
+            cmd.env_remove(name);
+        }
+        cmd.envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            Error::new(Kind::Conda, format!("failed to run `{}`", conda.display()))
+                .cause(e)
+                .hint("check --conda")
+        })?;
+        // Read stderr on its own thread: a chatty conda would block on a full pipe otherwise.
+        let err_reader = child.stderr.take().map(|mut s| {
+            std::thread::spawn(move || {
+                let mut err = Vec::new();
+                let _ = s.read_to_end(&mut err);
+                err
+            })
+        });
+        let mut out = Vec::new();
+        if let Some(mut s) = child.stdout.take() {
+            let _ = s.read_to_end(&mut out);
+        }
+        let err = err_reader.and_then(|t| t.join().ok()).unwrap_or_default();
+        let out = String::from_utf8_lossy(&out);
+        let err = String::from_utf8_lossy(&err);
+        let status = child
+            .wait()
+            .map_err(|e| Error::new(Kind::Conda, "conda did not finish").cause(e))?;
+        let combined = ui::redact(&format!("{out}{err}"));
+        Ok((status.success(), out.into_owned(), combined))
+    };
+    // Only stdout is the JSON listing: conda prints warnings (e.g. about a newer version) on stderr.
+    let (ok, listing, _) = run(&["list", "--name", "base", "--json", "--full-name", PACKAGE])?;
+    let installed = ok
+        && serde_json::from_str::<serde_json::Value>(&listing)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|i| i.get("name").and_then(|n| n.as_str()) == Some(PACKAGE))
+            });
+    if installed {
+        ui::info(&format!(
+            "anaconda-ci-auth: {PACKAGE} is already installed in base"
+        ));
+        return Ok("already-installed");
+    }
+    let install = [
+        "install",
+        "--name",
+        "base",
+        PACKAGE,
+        "--channel",
+        CHANNEL,
+        "--override-channels",
+        "--yes",
+    ];
+    ui::info(&format!("anaconda-ci-auth: running conda {}", install.join(" ")));
+    let (ok, _, output) = run(&install)?;
+    if ok {
+        return Ok("installed");
+    }
+    if output.contains("Token not found") {
+        ui::warn(
+            "conda reported `AnacondaAuthError: Token not found` (an incompatible anaconda-auth in base); reinstalling anaconda-auth",
+        );
+        let (removed, _, out) = run(&["remove", "--name", "base", "anaconda-auth", "--force", "--yes"])?;
+        if !removed {
+            return Err(conda_failed(
+                "conda remove --name base anaconda-auth --force",
+                &out,
+            ));
+        }
+        let (ok, _, out) = run(&install)?;
+        if ok {
+            return Ok("reinstalled");
+        }
+        return Err(conda_failed(
+            "conda install anaconda-registration (after reinstalling anaconda-auth)",
+            &out,
+        ));
+    }
+    Err(conda_failed("conda install anaconda-registration", &output))
+}
+
+/// Registers with the redactor the secrets a standalone `register` may see conda print: the key
+/// in `ANACONDA_AUTH_API_KEY`, and the entries and keys of the keyring at
+/// `ANACONDA_AUTH_KEYRING_PATH` (a later CI step after `setup`).
+pub(crate) fn register_env_secrets(env: &Env) {
+    let domain = env.get(names::DOMAIN).unwrap_or(condarc::DEFAULT_DOMAIN);
+    let mut forms: Vec<SecretString> = Vec::new();
+    if let Some(key) = env.get(names::API_KEY).map(str::trim).filter(|k| !k.is_empty()) {
+        forms.extend(ApiKey::new(key.to_owned()).derived_forms(domain));
+    }
+    let keyring = env
+        .path(names::KEYRING_PATH)
+        .and_then(|p| crate::fsx::read_private(&p).ok().flatten())
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let services = keyring.as_ref().and_then(serde_json::Value::as_object);
+    for domains in services.into_iter().flat_map(|s| s.values()) {
+        for (d, entry) in domains.as_object().into_iter().flatten() {
+            let Some(entry) = entry.as_str().filter(|e| e.len() >= 8) else {
+                continue;
+            };
+            forms.push(SecretString::from(entry.to_owned()));
+            if let Some(key) = keyring::entry_api_key(entry) {
+                forms.extend(ApiKey::new(key.as_str().to_owned()).derived_forms(d));
+            }
+        }
+    }
+    if !forms.is_empty() {
+        ui::add_secrets(forms);
+    }
+}
+
+fn conda_failed(what: &str, output: &str) -> Error {
+    let tail: Vec<&str> = output
+        .lines()
+        .rev()
+        .take(15)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let mut e = Error::new(Kind::Conda, format!("`{what}` failed"));
+    if !tail.is_empty() {
+        e = e.cause(format!("conda said:\n{}", tail.join("\n")));
+    }
+    e.hint("check that the key can access https://repo.anaconda.cloud (see `anaconda-ci-auth validate`) and that the conda in base is writable")
+}
+
+fn find_conda(env: &Env, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        return Err(
+            Error::new(Kind::Conda, format!("conda not found at `{}`", p.display()))
+                .hint("pass the conda executable with --conda"),
+        );
+    }
+    if let Some(path) = env.get("PATH") {
+        for dir in std::env::split_paths(path) {
+            for name in ["conda", "conda.exe", "conda.bat"] {
+                let candidate = dir.join(name);
+                if candidate.is_file() {
+                    return Ok(candidate);
+                }
+            }
+        }
+    }
+    if let Some(exe) = env.path("CONDA_EXE").filter(|p| p.is_file()) {
+        return Ok(exe);
+    }
+    Err(Error::new(Kind::Conda, "conda was not found on PATH")
+        .hint("install conda first (e.g. setup-miniconda), or pass its path with --conda"))
+}

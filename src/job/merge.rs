@@ -1,0 +1,467 @@
+//! Merging a job's entry into a shared credential file that outlives the job (a user's keyring
+//! given with `--keyring-path`), so that a crash at any instruction, concurrent jobs and cleanups
+//! in any order all end with the file exactly as it was.
+//!
+//! Beside the target `F` live two sidecar files while any job holds an entry in it:
+//! - `.F.anaconda-ci-auth-orig`: the bytes of `F` before the first job touched it (absent when
+//!   `F` did not exist), written once;
+//! - `.F.anaconda-ci-auth-ledger`: the write-ahead ledger: whether `F` existed, its mode, owner
+//!   and the directories created for it, and per entry the stack of jobs holding it (each by
+//!   its state file and the job-directory file with its value; the key is never in the ledger).
+//!
+//! Every change happens under the directory lock that all writers of `F` take, in this order:
+//! the job's record names the merge (record first), the ledger is updated (durably), then `F` is
+//! rewritten from the ledger ("reconciled"): each touched entry holds the value of its newest
+//! live holder, or the original entry when none is left. When the last holder leaves, `F` gets
+//! its original bytes back (or is removed if it did not exist), then the ledger and the copy go.
+//! Reconciling is idempotent, so an operation interrupted anywhere is finished by the next one
+//! on the same file; holders whose state file is gone are dropped as dead. `F` is replaced
+//! through a temporary file whose mode and owner are set on its descriptor before the rename.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Kind, Result};
+use crate::fsx::{self, Attrs};
+use crate::keyring::Keyring;
+
+const ORIG_SUFFIX: &str = ".anaconda-ci-auth-orig";
+const LEDGER_SUFFIX: &str = ".anaconda-ci-auth-ledger";
+const LEDGER_FORMAT: u32 = 1;
+
+/// One job holding an entry.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Holder {
+    /// The job's state file; the job is alive while it exists.
+    state: PathBuf,
+    /// The job's copy of its entry value (in its job directory, 0600).
+    value_file: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Ledger {
+    tool: String,
+    format: u32,
+    target: PathBuf,
+    existed: bool,
+    mode: Option<u32>,
+    owner: Option<(u32, u32)>,
+    created_dirs: Vec<PathBuf>,
+    /// Entry → its holders, oldest first. An entry stays listed (maybe with no holder) until the
+    /// ledger is removed, so that it is put back to its original value.
+    entries: BTreeMap<String, Vec<Holder>>,
+}
+
+fn sidecar(target: &Path, suffix: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}{suffix}"))
+}
+
+/// The sidecar files of `target`.
+#[cfg(test)]
+fn sidecars(target: &Path) -> [PathBuf; 2] {
+    [sidecar(target, ORIG_SUFFIX), sidecar(target, LEDGER_SUFFIX)]
+}
+
+/// Adds the job with state file `state` as the newest holder of `entry` in `target`.
+/// `make_value` gets the original entry (if any) and returns the job's value, which is written to
+/// `value_file` before the ledger names it.
+pub(crate) fn join(
+    target: &Path,
+    entry: &str,
+    state: &Path,
+    value_file: &Path,
+    make_value: impl FnOnce(Option<&str>) -> Zeroizing<String>,
+) -> Result<()> {
+    let dir = parent_of(target);
+    let created_dirs = create_missing_dirs(&dir)?;
+    fsx::check_parent(&dir)?;
+    fsx::regular_or_absent(target, "a keyring")?;
+    let _lock = fsx::Lock::acquire(target)?;
+    fsx::remove_stale_temps(&dir);
+    let mut ledger = match load_ledger(target)? {
+        Some(l) => l,
+        None => start_ledger(target, created_dirs)?,
+    };
+    let original = original_doc(target, &ledger)?;
+    let value = make_value(original.entry(entry));
+    fsx::write_atomic(value_file, value.as_bytes())?;
+    let holders = ledger.entries.entry(entry.to_owned()).or_default();
+    holders.retain(|h| h.state != state);
+    holders.push(Holder {
+        state: state.to_path_buf(),
+        value_file: value_file.to_path_buf(),
+    });
+    save_ledger(target, &ledger)?;
+    reconcile(target, &mut ledger, &original)
+}
+
+/// Removes the job with state file `state` from every entry of `target` it holds, and puts back
+/// what the remaining holders (or the original) need. Returns warnings.
+pub(crate) fn leave(target: &Path, state: &Path) -> Result<Vec<String>> {
+    let dir = parent_of(target);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let _lock = fsx::Lock::acquire(target)?;
+    fsx::remove_stale_temps(&dir);
+    let Some(mut ledger) = load_ledger(target)? else {
+        // Nothing in flight: a copy without a ledger is left from a run killed while finishing.
+        remove_sidecar(&sidecar(target, ORIG_SUFFIX))?;
+        return Ok(Vec::new());
+    };
+    let mut warnings = Vec::new();
+    for holders in ledger.entries.values_mut() {
+        let before = holders.len();
+        holders.retain(|h| h.state != state);
+        if before != holders.len() && holders.iter().any(|h| h.state.exists()) {
+            warnings.push(format!(
+                "`{}` keeps the entry of another job that is still running; it is restored when that job is cleaned up",
+                target.display()
+            ));
+        }
+    }
+    let original = original_doc(target, &ledger)?;
+    reconcile(target, &mut ledger, &original)?;
+    Ok(warnings)
+}
+
+fn parent_of(target: &Path) -> PathBuf {
+    target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Creates the missing directories above `dir` (0700), returning them innermost first.
+fn create_missing_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut created = Vec::new();
+    let mut missing = dir;
+    while !missing.exists() {
+        created.push(missing.to_path_buf());
+        match missing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => missing = p,
+            _ => break,
+        }
+    }
+    fsx::create_dir_all_private(dir)?;
+    Ok(created)
+}
+
+/// A new ledger for `target`, after saving its original bytes.
+fn start_ledger(target: &Path, created_dirs: Vec<PathBuf>) -> Result<Ledger> {
+    let orig = sidecar(target, ORIG_SUFFIX);
+    let meta = fsx::regular_or_absent(target, "a keyring")?;
+    let attrs = meta.as_ref().map(fsx::attrs_of).unwrap_or_default();
+    match fsx::read_regular(target, "a keyring")? {
+        Some(bytes) => {
+            // Refuse a file we could not put back entry by entry, before anything is written.
+            Keyring::parse(&String::from_utf8_lossy(&bytes), target)?;
+            fsx::write_durable(&orig, &bytes)?;
+        }
+        None => remove_sidecar(&orig)?,
+    }
+    Ok(Ledger {
+        tool: crate::job::record::MARKER.into(),
+        format: LEDGER_FORMAT,
+        target: target.to_path_buf(),
+        existed: meta.is_some(),
+        mode: attrs.mode,
+        owner: attrs.owner,
+        created_dirs,
+        entries: BTreeMap::new(),
+    })
+}
+
+fn load_ledger(target: &Path) -> Result<Option<Ledger>> {
+    let path = sidecar(target, LEDGER_SUFFIX);
+    let Some(bytes) = read_sidecar(&path)? else {
+        return Ok(None);
+    };
+    let ledger: Ledger = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::new(
+            Kind::Filesystem,
+            format!("`{}` is not a valid anaconda-ci-auth ledger", path.display()),
+        )
+        .cause(e)
+        .hint("another version or a damaged file: check the keyring it sits beside, then remove it by hand")
+    })?;
+    if ledger.tool != crate::job::record::MARKER || ledger.format != LEDGER_FORMAT {
+        return Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "`{}` was written by another anaconda-ci-auth version",
+                path.display()
+            ),
+        )
+        .hint("finish the jobs of that version first, or check the keyring and remove the file by hand"));
+    }
+    Ok(Some(ledger))
+}
+
+fn save_ledger(target: &Path, ledger: &Ledger) -> Result<()> {
+    let text = serde_json::to_vec_pretty(ledger)
+        .map_err(|e| Error::internal("could not encode the ledger").cause(e))?;
+    fsx::write_durable(&sidecar(target, LEDGER_SUFFIX), &text)
+}
+
+/// A sidecar file's bytes; it must be a regular file of the current user.
+fn read_sidecar(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    if let Some(meta) = fsx::regular_or_absent(path, "an anaconda-ci-auth record")?
+        && !fsx::owned_by_me(&meta)
+    {
+        return Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "`{}` belongs to another user; refusing to trust it",
+                path.display()
+            ),
+        )
+        .hint("the keyring is in use by another user's job: use a keyring of your own with --keyring-path"));
+    }
+    fsx::read_regular(path, "an anaconda-ci-auth record")
+}
+
+fn remove_sidecar(path: &Path) -> Result<()> {
+    fsx::remove_own_file(path).map(drop)
+}
+
+/// The target as it was before the first job: parsed from the saved copy.
+fn original_doc(target: &Path, ledger: &Ledger) -> Result<Keyring> {
+    if !ledger.existed {
+        return Keyring::parse("", target);
+    }
+    let orig = sidecar(target, ORIG_SUFFIX);
+    let bytes = read_sidecar(&orig)?.ok_or_else(|| {
+        Error::new(
+            Kind::Filesystem,
+            format!(
+                "the saved copy `{}` of `{}` is missing",
+                orig.display(),
+                target.display()
+            ),
+        )
+        .hint("check the keyring by hand; the ledger beside it names the jobs that changed it")
+    })?;
+    Keyring::parse(&String::from_utf8_lossy(&bytes), &orig)
+}
+
+/// Rewrites `target` from the ledger; when no holder is left, restores the original and removes
+/// the sidecars.
+fn reconcile(target: &Path, ledger: &mut Ledger, original: &Keyring) -> Result<()> {
+    let current_bytes = fsx::read_regular(target, "a keyring")?;
+    let current_text = current_bytes
+        .as_ref()
+        .map(|b| Zeroizing::new(String::from_utf8_lossy(b).into_owned()))
+        .unwrap_or_default();
+    let mut doc = Keyring::parse(&current_text, target)?;
+    for (entry, holders) in &mut ledger.entries {
+        let mut value = None;
+        // The newest holder that is alive and still has its value.
+        while let Some(h) = holders.last() {
+            if h.state.exists()
+                && let Ok(Some(v)) = fsx::read_regular(&h.value_file, "a job file")
+            {
+                value = Some(String::from_utf8_lossy(&v).into_owned());
+                break;
+            }
+            holders.pop();
+        }
+        holders.retain(|h| h.state.exists());
+        let value = value.or_else(|| original.entry(entry).map(str::to_owned));
+        doc.set_raw(entry, value);
+    }
+    let attrs = Attrs {
+        mode: Some(ledger.mode.unwrap_or(0o600)),
+        owner: ledger.owner,
+    };
+    if ledger.entries.values().any(|h| !h.is_empty()) {
+        fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
+        return save_ledger(target, ledger);
+    }
+    // The last holder left: the original comes back byte for byte unless someone else changed
+    // the file meanwhile, in which case only our entries are put back.
+    if !ledger.existed {
+        if doc.is_empty() {
+            match fsx::remove_own_file(target) {
+                Ok(_) => {}
+                Err(_) if current_bytes.is_none() => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
+        }
+    } else {
+        let orig_bytes = read_sidecar(&sidecar(target, ORIG_SUFFIX))?.unwrap_or_default();
+        if same_json(&doc, original) {
+            fsx::write_durable_as(target, &orig_bytes, attrs)?;
+        } else {
+            fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
+        }
+    }
+    remove_sidecar(&sidecar(target, LEDGER_SUFFIX))?;
+    remove_sidecar(&sidecar(target, ORIG_SUFFIX))?;
+    #[cfg(not(unix))]
+    {
+        let mut lock = target.as_os_str().to_owned();
+        lock.push(".lock");
+        let _ = fsx::remove_own_file(Path::new(&lock));
+    }
+    for d in &ledger.created_dirs {
+        // Only while empty: anything else in it is not ours.
+        fsx::remove_dir_if_empty(d);
+    }
+    Ok(())
+}
+
+fn same_json(a: &Keyring, b: &Keyring) -> bool {
+    let parse = |k: &Keyring| serde_json::from_str::<Value>(&k.render()).ok();
+    parse(a) == parse(b)
+}
+
+#[cfg(all(test, unix))]
+#[expect(clippy::unwrap_used, reason = "test helpers fail the test on any error")]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    struct Job {
+        state: PathBuf,
+        value: PathBuf,
+    }
+
+    fn job(root: &Path, n: usize) -> Job {
+        let dir = root.join(format!("job{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("state.json"), "{}").unwrap();
+        Job {
+            state: dir.join("state.json"),
+            value: dir.join("value"),
+        }
+    }
+
+    fn join_as(target: &Path, entry: &str, j: &Job, v: &str) {
+        join(target, entry, &j.state, &j.value, |_| {
+            Zeroizing::new(v.to_owned())
+        })
+        .unwrap();
+    }
+
+    fn finish(j: &Job) {
+        std::fs::remove_file(&j.state).unwrap();
+    }
+
+    const ORIGINAL: &str = "{\"Anaconda Cloud\": {\"anaconda.com\": \"dXNlcg==\", \"other\": \"eA==\"}, \"svc\": {\"u\": \"p\"}}";
+
+    #[test]
+    fn any_cleanup_order_restores_the_original_bytes_and_mode() {
+        for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2], [0, 2, 1]] {
+            let tmp = tempfile::tempdir().unwrap();
+            let target = tmp.path().join("kr").join("keyring");
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(&target, ORIGINAL).unwrap();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+            let jobs: Vec<Job> = (0..3).map(|n| job(tmp.path(), n)).collect();
+            for (n, j) in jobs.iter().enumerate() {
+                join_as(&target, "anaconda.com", j, &format!("job{n}"));
+            }
+            let doc = |t: &Path| Keyring::parse(&std::fs::read_to_string(t).unwrap(), t).unwrap();
+            assert_eq!(doc(&target).entry("anaconda.com"), Some("job2"));
+            let mut alive = [true; 3];
+            for &n in &order {
+                leave(&target, &jobs[n].state).unwrap();
+                finish(&jobs[n]);
+                alive[n] = false;
+                if let Some(top) = (0..3).rev().find(|&i| alive[i]) {
+                    assert_eq!(
+                        doc(&target).entry("anaconda.com"),
+                        Some(format!("job{top}").as_str())
+                    );
+                }
+            }
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), ORIGINAL);
+            let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640);
+            for s in sidecars(&target) {
+                assert!(!s.exists(), "{} left behind", s.display());
+            }
+        }
+    }
+
+    #[test]
+    fn a_created_keyring_is_removed_with_its_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("a/b/keyring");
+        let (j1, j2) = (job(tmp.path(), 1), job(tmp.path(), 2));
+        join_as(&target, "anaconda.com", &j1, "one");
+        join_as(&target, "example.com", &j2, "two");
+        leave(&target, &j1.state).unwrap();
+        finish(&j1);
+        assert!(target.exists());
+        leave(&target, &j2.state).unwrap();
+        finish(&j2);
+        assert!(!target.exists());
+        assert!(!tmp.path().join("a").exists());
+    }
+
+    #[test]
+    fn a_dead_holder_is_dropped_and_leave_is_idempotent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("keyring");
+        std::fs::write(&target, ORIGINAL).unwrap();
+        let (j1, j2) = (job(tmp.path(), 1), job(tmp.path(), 2));
+        join_as(&target, "anaconda.com", &j1, "one");
+        join_as(&target, "anaconda.com", &j2, "two");
+        // j2 dies without cleanup: its record is gone.
+        finish(&j2);
+        leave(&target, &j1.state).unwrap();
+        leave(&target, &j1.state).unwrap();
+        finish(&j1);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), ORIGINAL);
+    }
+
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let j = job(tmp.path(), 1);
+        let err = join(&fifo, "anaconda.com", &j.state, &j.value, |_| {
+            Zeroizing::new("x".into())
+        })
+        .unwrap_err();
+        assert!(err.message.contains("named pipe"), "{}", err.message);
+        let dir = tmp.path().join("dir");
+        std::fs::create_dir(&dir).unwrap();
+        let err = join(&dir, "anaconda.com", &j.state, &j.value, |_| {
+            Zeroizing::new("x".into())
+        })
+        .unwrap_err();
+        assert!(err.message.contains("directory"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_corrupt_keyring_is_refused_before_anything_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("keyring");
+        std::fs::write(&target, "not json").unwrap();
+        let j = job(tmp.path(), 1);
+        assert!(
+            join(&target, "anaconda.com", &j.state, &j.value, |_| Zeroizing::new(
+                "x".into()
+            ))
+            .is_err()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "not json");
+        for s in sidecars(&target) {
+            assert!(!s.exists());
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! What each command reports, as typed values: serialised for `--json` and rendered as lines for
+//! people by the same struct, so the two can never disagree. Printing is `ui`'s job.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// How the key was checked.
+#[derive(Serialize)]
+pub(crate) struct Validation {
+    pub(crate) mode: &'static str,
+    pub(crate) username: Option<String>,
+}
+
+/// What every report that checked a key says about it (and the platform it ran on).
+#[derive(Serialize)]
+pub(crate) struct KeyFacts {
+    pub(crate) fingerprint: String,
+    pub(crate) expires_at: Option<String>,
+    pub(crate) domain: String,
+    pub(crate) key_source: String,
+    pub(crate) validation: Validation,
+    pub(crate) ci: &'static str,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// `validate`.
+#[derive(Serialize)]
+pub(crate) struct Validate {
+    pub(crate) valid: bool,
+    #[serde(flatten)]
+    pub(crate) key: KeyFacts,
+}
+
+impl Validate {
+    pub(crate) fn human(&self) -> Vec<String> {
+        let k = &self.key;
+        let mut out = vec![
+            format!("key from {}: valid", k.key_source),
+            format!("  fingerprint  {}", k.fingerprint),
+        ];
+        if let Some(e) = &k.expires_at {
+            out.push(format!("  expires      {e}"));
+        }
+        if let Some(u) = &k.validation.username {
+            out.push(format!("  account      {u}"));
+        }
+        out.push(format!("  validation   {}", k.validation.mode));
+        out
+    }
+}
+
+/// `setup`.
+#[derive(Serialize)]
+pub(crate) struct Setup {
+    pub(crate) dir: PathBuf,
+    pub(crate) keyring_path: Option<PathBuf>,
+    pub(crate) condarc_path: PathBuf,
+    pub(crate) state_path: PathBuf,
+    pub(crate) env_file: PathBuf,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) mode: &'static str,
+    #[serde(flatten)]
+    pub(crate) key: KeyFacts,
+    /// "validated online as NAME", ... (human output only).
+    #[serde(skip)]
+    pub(crate) validation_phrase: String,
+    /// How later steps get the variables (human output only).
+    #[serde(skip)]
+    pub(crate) load_hint: Option<String>,
+}
+
+impl Setup {
+    pub(crate) fn human(&self) -> Vec<String> {
+        let mut out = vec![
+            format!(
+                "anaconda-ci-auth: conda is set up for this job (key {}, {})",
+                self.key.fingerprint, self.validation_phrase
+            ),
+            format!("  directory  {}", self.dir.display()),
+        ];
+        if let Some(k) = &self.keyring_path {
+            out.push(format!("  keyring    {}", k.display()));
+        }
+        out.push(format!("  condarc    {}", self.condarc_path.display()));
+        if let Some(e) = &self.key.expires_at {
+            out.push(format!("  expires    {e}"));
+        }
+        out.extend(self.load_hint.clone());
+        out
+    }
+
+    /// Step outputs, by name (GitHub).
+    pub(crate) fn outputs(&self, username: Option<&str>) -> Vec<(&'static str, String)> {
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        vec![
+            ("dir", path(&self.dir)),
+            (
+                "keyring-path",
+                self.keyring_path.as_ref().map(path).unwrap_or_default(),
+            ),
+            ("condarc-path", path(&self.condarc_path)),
+            ("state-path", path(&self.state_path)),
+            ("env-file", path(&self.env_file)),
+            ("fingerprint", self.key.fingerprint.clone()),
+            ("expires-at", self.key.expires_at.clone().unwrap_or_default()),
+            ("username", username.unwrap_or_default().to_owned()),
+        ]
+    }
+
+    /// A Markdown table for a step summary: outputs, validation, and the exports (redacted).
+    pub(crate) fn summary(&self, outputs: &[(&str, String)]) -> String {
+        let cell = |s: &str| s.replace('|', "\\|");
+        let mut md = String::from("### anaconda-ci-auth\n\n| | |\n|---|---|\n");
+        for (n, val) in outputs {
+            if !val.is_empty() {
+                md.push_str(&format!("| {n} | `{}` |\n", cell(val)));
+            }
+        }
+        md.push_str(&format!("| validation | {} |\n", self.validation_phrase));
+        for (n, val) in &self.env {
+            md.push_str(&format!("| env `{n}` | `{}` |\n", cell(val)));
+        }
+        md.push('\n');
+        md
+    }
+}
+
+/// `cleanup`.
+#[derive(Serialize, Default)]
+pub(crate) struct Cleanup {
+    pub(crate) removed: Vec<PathBuf>,
+    pub(crate) swept: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// `docker-secret`.
+#[derive(Serialize)]
+pub(crate) struct DockerSecret {
+    pub(crate) secret_arg: String,
+    pub(crate) id: String,
+    pub(crate) path: PathBuf,
+    pub(crate) kind: &'static str,
+    pub(crate) dir: PathBuf,
+    pub(crate) state_path: PathBuf,
+    pub(crate) mount_target: String,
+    pub(crate) run_env: BTreeMap<&'static str, &'static str>,
+    pub(crate) fingerprint: String,
+    pub(crate) expires_at: Option<String>,
+    pub(crate) validation: Validation,
+    pub(crate) ci: &'static str,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// One file in a `status` report.
+#[derive(Serialize)]
+pub(crate) struct FileStatus {
+    pub(crate) path: PathBuf,
+    pub(crate) exists: bool,
+    pub(crate) mode: Option<String>,
+}
+
+/// `status`.
+#[derive(Serialize)]
+pub(crate) struct Status {
+    pub(crate) configured: bool,
+    pub(crate) state_path: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) mode: Option<&'static str>,
+    pub(crate) domain: Option<String>,
+    pub(crate) key_source: Option<String>,
+    pub(crate) fingerprint: Option<String>,
+    pub(crate) expires_at: Option<String>,
+    pub(crate) files: Vec<FileStatus>,
+    pub(crate) env: Option<BTreeMap<String, String>>,
+    pub(crate) env_key_fingerprint: Option<String>,
+    pub(crate) ci: &'static str,
+    pub(crate) warnings: Vec<String>,
+    /// The command that wrote the record and the platform it ran on (human output only).
+    #[serde(skip)]
+    pub(crate) written_by: Option<(&'static str, String)>,
+    /// What was looked at when nothing was found (human output only).
+    #[serde(skip)]
+    pub(crate) looked_at: String,
+}
+
+impl Status {
+    pub(crate) fn human(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match (&self.written_by, &self.dir) {
+            (Some((command, ci)), Some(dir)) => {
+                out.push(format!(
+                    "anaconda-ci-auth: configured by `{command}` ({} mode, {ci})",
+                    self.mode.unwrap_or("?")
+                ));
+                out.push(format!("  directory    {}", dir.display()));
+                out.push(format!(
+                    "  key          {} from {}",
+                    self.fingerprint.as_deref().unwrap_or("?"),
+                    self.key_source.as_deref().unwrap_or("?")
+                ));
+                if let Some(e) = &self.expires_at {
+                    out.push(format!("  expires      {e}"));
+                }
+                for f in &self.files {
+                    let how = if f.exists {
+                        f.mode.as_deref().unwrap_or("?")
+                    } else {
+                        "missing"
+                    };
+                    out.push(format!("  file         {} ({how})", f.path.display()));
+                }
+                for (k, v) in self.env.iter().flatten() {
+                    out.push(format!("  env          {k}={v}"));
+                }
+            }
+            _ => {
+                out.push(format!(
+                    "anaconda-ci-auth: no setup found in this environment ({})",
+                    self.looked_at
+                ));
+                if let Some(fp) = &self.env_key_fingerprint {
+                    out.push(format!("  {} is set ({fp})", crate::env::names::API_KEY));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `register`.
+#[derive(Serialize)]
+pub(crate) struct Register {
+    pub(crate) package: &'static str,
+    pub(crate) result: &'static str,
+}
+
+/// An error, as `--json` prints it.
+#[derive(Serialize)]
+pub(crate) struct ErrorReport {
+    pub(crate) error: ErrorBody,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ErrorBody {
+    pub(crate) kind: &'static str,
+    pub(crate) exit_code: u8,
+    pub(crate) message: String,
+    pub(crate) hints: Vec<String>,
+}
+
+impl ErrorReport {
+    /// The error with its text redacted.
+    pub(crate) fn new(e: &Error) -> Self {
+        Self {
+            error: ErrorBody {
+                kind: e.kind.name(),
+                exit_code: e.kind.exit_code(),
+                message: crate::ui::redact(&e.message),
+                hints: e.hints.iter().map(|h| crate::ui::redact(h)).collect(),
+            },
+        }
+    }
+}
