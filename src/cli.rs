@@ -96,7 +96,7 @@ pub(crate) struct ValidationArgs {
     /// The anaconda-auth site domain the key belongs to [default: anaconda.com; env: ANACONDA_AUTH_DOMAIN]
     #[arg(long, value_name = "DOMAIN")]
     pub(crate) domain: Option<String>,
-    /// Base URL of the Anaconda API (default: https://<domain>); http:// only for loopback [env: ANACONDA_CI_AUTH_API_URL]
+    /// Base URL of the Anaconda API (default: https://DOMAIN); http:// only for loopback [env: ANACONDA_CI_AUTH_API_URL]
     #[arg(long, value_name = "URL")]
     pub(crate) api_url: Option<String>,
     /// Extra CA certificates (PEM) to trust; SSL_CERT_FILE and REQUESTS_CA_BUNDLE are also read

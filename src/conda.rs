@@ -33,43 +33,7 @@ pub(crate) fn register(
     remove_env: &[&str],
 ) -> Result<&'static str> {
     let conda = find_conda(env, conda)?;
-    // (success, stdout, stdout and stderr redacted for error messages)
-    let run = |args: &[&str]| -> Result<(bool, String, String)> {
-        let mut cmd = Command::new(&conda);
-        cmd.args(args);
-        for name in remove_env {
-            cmd.env_remove(name);
-        }
-        cmd.envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| {
-            Error::new(Kind::Conda, format!("failed to run `{}`", conda.display()))
-                .cause(e)
-                .hint("check --conda")
-        })?;
-        // Read stderr on its own thread: a chatty conda would block on a full pipe otherwise.
-        let err_reader = child.stderr.take().map(|mut s| {
-            std::thread::spawn(move || {
-                let mut err = Vec::new();
-                let _ = s.read_to_end(&mut err);
-                err
-            })
-        });
-        let mut out = Vec::new();
-        if let Some(mut s) = child.stdout.take() {
-            let _ = s.read_to_end(&mut out);
-        }
-        let err = err_reader.and_then(|t| t.join().ok()).unwrap_or_default();
-        let out = String::from_utf8_lossy(&out);
-        let err = String::from_utf8_lossy(&err);
-        let status = child
-            .wait()
-            .map_err(|e| Error::new(Kind::Conda, "conda did not finish").cause(e))?;
-        let combined = ui::redact(&format!("{out}{err}"));
-        Ok((status.success(), out.into_owned(), combined))
-    };
+    let run = |args: &[&str]| run_conda(&conda, args, extra_env, remove_env);
     // Only stdout is the JSON listing: conda prints warnings (e.g. about a newer version) on stderr.
     let (ok, listing, _) = run(&["list", "--name", "base", "--json", "--full-name", PACKAGE])?;
     let installed = ok
@@ -123,6 +87,49 @@ pub(crate) fn register(
         ));
     }
     Err(conda_failed("conda install anaconda-registration", &output))
+}
+
+/// Runs conda with `args`: (success, stdout, stdout and stderr redacted for error messages).
+fn run_conda(
+    conda: &Path,
+    args: &[&str],
+    extra_env: &[(String, String)],
+    remove_env: &[&str],
+) -> Result<(bool, String, String)> {
+    let mut cmd = Command::new(conda);
+    cmd.args(args);
+    for name in remove_env {
+        cmd.env_remove(name);
+    }
+    cmd.envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::new(Kind::Conda, format!("failed to run `{}`", conda.display()))
+            .cause(e)
+            .hint("check --conda")
+    })?;
+    // Read stderr on its own thread: a chatty conda would block on a full pipe otherwise.
+    let err_reader = child.stderr.take().map(|mut s| {
+        std::thread::spawn(move || {
+            let mut err = Vec::new();
+            let _ = s.read_to_end(&mut err);
+            err
+        })
+    });
+    let mut out = Vec::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_end(&mut out);
+    }
+    let err = err_reader.and_then(|t| t.join().ok()).unwrap_or_default();
+    let out = String::from_utf8_lossy(&out);
+    let err = String::from_utf8_lossy(&err);
+    let status = child
+        .wait()
+        .map_err(|e| Error::new(Kind::Conda, "conda did not finish").cause(e))?;
+    let combined = ui::redact(&format!("{out}{err}"));
+    Ok((status.success(), out.into_owned(), combined))
 }
 
 /// Registers with the redactor the secrets a standalone `register` may see conda print: the key

@@ -43,6 +43,10 @@ pub struct Env {
 
 impl Env {
     /// Reads the real environment. Only `main` calls this.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the environment"
+    )]
     pub fn capture() -> Self {
         Self {
             vars: std::env::vars_os()

@@ -333,6 +333,7 @@ pub(crate) fn read_regular(path: &Path, role: &str) -> Result<Option<zeroize::Ze
 
 /// Removes our temporary files in `dir` left by a killed run. Call only under the [`Lock`] that
 /// every writer of that directory holds, so none of them is in use.
+#[expect(clippy::disallowed_methods, reason = "fsx owns removing files")]
 pub(crate) fn remove_stale_temps(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -351,6 +352,7 @@ pub(crate) fn remove_stale_temps(dir: &Path) {
 }
 
 /// Removes a regular file of the current user; `Ok(false)` when there is none.
+#[expect(clippy::disallowed_methods, reason = "fsx owns removing files")]
 pub(crate) fn remove_own_file(path: &Path) -> Result<bool> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() && owned_by_me(&meta) => {
@@ -370,6 +372,7 @@ pub(crate) fn remove_own_file(path: &Path) -> Result<bool> {
 }
 
 /// Removes a directory if it is empty; whether it is gone.
+#[expect(clippy::disallowed_methods, reason = "fsx owns removing files")]
 pub(crate) fn remove_dir_if_empty(path: &Path) -> bool {
     fs::remove_dir(path).is_ok() || !path.exists()
 }

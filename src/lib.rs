@@ -110,6 +110,10 @@ fn print_json_error(e: &error::Error) {
 /// The binary's entry point.
 pub fn main() -> ExitCode {
     // A panic message could quote data; print only where it happened.
+    #[expect(
+        clippy::print_stderr,
+        reason = "the panic hook cannot use ui, which may hold the poisoned lock"
+    )]
     std::panic::set_hook(Box::new(|info| {
         let at = info
             .location()

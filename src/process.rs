@@ -22,7 +22,7 @@ use crate::ui;
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Keeps the key out of core dumps and away from same-user debuggers: no core file, and (Linux)
-/// not dumpable, which also refuses ptrace attach and /proc/<pid>/mem reads by other processes.
+/// not dumpable, which also refuses ptrace attach and `/proc/PID/mem` reads by other processes.
 pub(crate) fn harden() {
     #[cfg(unix)]
     {

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};
 
 /// An Anaconda API key held in memory.
-pub struct ApiKey(SecretString);
+pub(crate) struct ApiKey(SecretString);
 
 impl ApiKey {
     /// Wraps a key that has already been trimmed and checked by [`crate::jwt::sanitize`].

@@ -5,7 +5,7 @@
 use crate::cli::CleanupArgs;
 use crate::context::Ctx;
 use crate::error::{Error, Kind, Result};
-use crate::job::{self, Record, Scope, SweepPolicy};
+use crate::job::{self, Found, Record, Scope, SweepPolicy};
 use crate::{report, settings, ui};
 
 pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
@@ -15,23 +15,22 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
         None
     };
     let mut r = report::Cleanup::default();
-    match settings::state_path(&args.target, &ctx.env) {
-        Some(path) if std::fs::symlink_metadata(&path).is_ok() => clean(ctx, &Record::load(&path)?, &mut r)?,
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| d.exists())
-                && std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some())
-            {
-                return Err(Error::new(
-                    Kind::Filesystem,
-                    format!(
-                        "`{}` has no anaconda-ci-auth state file; refusing to touch it",
-                        dir.display()
-                    ),
-                )
-                .hint("pass the directory that setup printed"));
-            }
-            ui::info("anaconda-ci-auth: nothing to clean up (already removed)");
+    match settings::state_path(&args.target, &ctx.env)
+        .map(|p| job::find(&p))
+        .transpose()?
+    {
+        Some(Found::Record(rec)) => clean(ctx, &rec, &mut r)?,
+        Some(Found::Foreign(dir)) => {
+            return Err(Error::new(
+                Kind::Filesystem,
+                format!(
+                    "`{}` has no anaconda-ci-auth state file; refusing to touch it",
+                    dir.display()
+                ),
+            )
+            .hint("pass the directory that setup printed"));
         }
+        Some(Found::Gone) => ui::info("anaconda-ci-auth: nothing to clean up (already removed)"),
         None => match ctx.platform.job_id(&ctx.env) {
             // A new shell (GitLab after_script, a Jenkins `sh` step) has no ANACONDA_CI_AUTH_STATE:
             // find this job's directories by the job id their records hold.

@@ -23,20 +23,7 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
     for w in &k.warnings {
         ui::warn(w);
     }
-    let id = args.id.clone().unwrap_or_else(|| match args.kind {
-        SecretKind::Key => names::API_KEY.to_owned(),
-        SecretKind::Keyring => "anaconda_keyring".to_owned(),
-    });
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    {
-        return Err(Error::usage(format!(
-            "secret id `{id}` may only contain letters, digits, `_`, `-` and `.`"
-        ))
-        .hint("for example --id ANACONDA_AUTH_API_KEY"));
-    }
+    let id = secret_id(args)?;
     let (mode, contents) = match args.kind {
         SecretKind::Key => (Mode::Key, zeroize::Zeroizing::new(k.key().expose().to_owned())),
         SecretKind::Keyring => (Mode::Keyring, keyring::render_new(&k.domain, k.key().expose())),
@@ -85,15 +72,40 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
         ui::json(&r);
         return Ok(());
     }
+    print_human(&r, args.kind);
+    Ok(())
+}
+
+/// The secret id: `--id`, or the default for the kind; letters, digits, `_`, `-` and `.` only.
+fn secret_id(args: &DockerSecretArgs) -> Result<String> {
+    let id: String = args.id.clone().unwrap_or_else(|| match args.kind {
+        SecretKind::Key => names::API_KEY.to_owned(),
+        SecretKind::Keyring => "anaconda_keyring".to_owned(),
+    });
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return Err(Error::usage(format!(
+            "secret id `{id}` may only contain letters, digits, `_`, `-` and `.`"
+        ))
+        .hint("for example --id ANACONDA_AUTH_API_KEY"));
+    }
+    Ok(id)
+}
+
+fn print_human(r: &report::DockerSecret, kind: SecretKind) {
     ui::stdout(&r.secret_arg);
     ui::info(&format!(
         "anaconda-ci-auth: wrote the secret file (key {}); remove it with: anaconda-ci-auth cleanup --dir {}",
         r.fingerprint,
         r.dir.display()
     ));
-    if args.kind == SecretKind::Keyring {
+    if kind == SecretKind::Keyring {
         ui::info(&format!(
-            "  mount it with: RUN --mount=type=secret,id={id},target=/root/.anaconda/keyring,required=true \\\n      {}={READ_ONLY_BACKEND} conda ...",
+            "  mount it with: RUN --mount=type=secret,id={},target=/root/.anaconda/keyring,required=true \\\n      {}={READ_ONLY_BACKEND} conda ...",
+            r.id,
             names::KEYRING_BACKEND
         ));
         ui::info(
@@ -101,8 +113,8 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
         );
     } else {
         ui::info(&format!(
-            "  use it with: RUN --mount=type=secret,id={id},required=true ..."
+            "  use it with: RUN --mount=type=secret,id={},required=true ...",
+            r.id
         ));
     }
-    Ok(())
 }

@@ -1,13 +1,15 @@
 //! `setup`: check the key, write the job directory (keyring or a merge into the user's, condarc,
 //! env file, record), optionally register, and hand the environment to later CI steps.
 
-use crate::check::{self, Purpose};
+use std::path::PathBuf;
+
+use crate::check::{self, CheckedKey, Purpose};
 use crate::cli::{PrintEnv, SetupArgs};
 use crate::context::Ctx;
 use crate::env::names;
 use crate::error::Result;
 use crate::job::exports::sh_quote;
-use crate::job::record::Command;
+use crate::job::record::{Command, Record};
 use crate::job::write::{self, Spec};
 use crate::job::{self, SweepPolicy, Txn};
 use crate::platform::Exported;
@@ -26,28 +28,8 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     };
     let k = check::check(ctx, &args.key, &validation, purpose)?;
 
-    let (dir, created_dir, previous) = match &args.dir {
-        Some(d) => job::adopt_dir(d)?,
-        None => {
-            let (parent, exclusive) = ctx.platform.job_parent(&ctx.env);
-            if !args.no_sweep {
-                let current = ctx.platform.job_id(&ctx.env);
-                let policy = SweepPolicy {
-                    exclusive,
-                    max_age: settings::SETUP_SWEEP_AGE,
-                    current_job: current.as_deref(),
-                };
-                ui::lines(&job::sweep(&parent, &policy));
-            }
-            (job::create_dir(&parent)?, true, None)
-        }
-    };
-    let mut record = k.new_record(ctx, spec.mode, dir, created_dir, Command::Setup);
-    if let Some(prev) = previous {
-        record.created_at = prev.created_at;
-        record.files = prev.files;
-        record.merges = prev.merges;
-    }
+    let mut record = k.new_record(ctx, spec.mode, PathBuf::new(), true, Command::Setup);
+    (record.dir, record.created_dir) = job_dir(ctx, args, &mut record)?;
     let mut txn = Txn::begin(record)?;
     let written = write::write_files(
         &mut txn,
@@ -65,25 +47,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         )?;
     }
     let exported = ctx.platform.export(&ctx.env, &pairs)?;
-    let mut warnings = k.warnings.clone();
-    warnings.extend(doctor::condarc_traps(
-        &ctx.env,
-        &spec.channels,
-        Some(&written.condarc),
-    ));
-    if written.keyring.is_some() {
-        warnings.extend(doctor::keyring_traps(&ctx.env));
-    }
-    if let Exported::ToLaterSteps(_) = exported
-        && !spec.env_mode()
-        && ctx.env.get(names::API_KEY).is_some()
-    {
-        // env.sh unsets it; the platform's export cannot.
-        warnings.push(format!(
-            "{} is set in this step's environment; anaconda-auth prefers it over the keyring, so keep it out of later steps",
-            names::API_KEY
-        ));
-    }
+    let warnings = warnings(ctx, &k, &spec, &written, exported);
     let load_hint = match exported {
         Exported::ToLaterSteps(how) => Some(format!(
             "  the variables are exported to later steps through {how}"
@@ -121,4 +85,59 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     }
     ui::lines(&r.human());
     Ok(())
+}
+
+/// The key's warnings, then traps that would make anaconda-auth or conda ignore the job.
+fn warnings(
+    ctx: &Ctx,
+    k: &CheckedKey,
+    spec: &settings::Job,
+    written: &write::Written,
+    exported: Exported,
+) -> Vec<String> {
+    let mut warnings = k.warnings.clone();
+    warnings.extend(doctor::condarc_traps(
+        &ctx.env,
+        &spec.channels,
+        Some(&written.condarc),
+    ));
+    if written.keyring.is_some() {
+        warnings.extend(doctor::keyring_traps(&ctx.env));
+    }
+    if let Exported::ToLaterSteps(_) = exported
+        && !spec.env_mode()
+        && ctx.env.get(names::API_KEY).is_some()
+    {
+        // env.sh unsets it; the platform's export cannot.
+        warnings.push(format!(
+            "{} is set in this step's environment; anaconda-auth prefers it over the keyring, so keep it out of later steps",
+            names::API_KEY
+        ));
+    }
+    warnings
+}
+
+/// The job directory: `--dir` (adopting an earlier setup's record there), or a new one under
+/// the platform's parent after sweeping stale ones. Returns it and whether we created it.
+fn job_dir(ctx: &Ctx, args: &SetupArgs, record: &mut Record) -> Result<(PathBuf, bool)> {
+    if let Some(d) = &args.dir {
+        let (dir, created, previous) = job::adopt_dir(d)?;
+        if let Some(prev) = previous {
+            record.created_at = prev.created_at;
+            record.files = prev.files;
+            record.merges = prev.merges;
+        }
+        return Ok((dir, created));
+    }
+    let (parent, exclusive) = ctx.platform.job_parent(&ctx.env);
+    if !args.no_sweep {
+        let current = ctx.platform.job_id(&ctx.env);
+        let policy = SweepPolicy {
+            exclusive,
+            max_age: settings::SETUP_SWEEP_AGE,
+            current_job: current.as_deref(),
+        };
+        ui::lines(&job::sweep(&parent, &policy));
+    }
+    Ok((job::create_dir(&parent)?, true))
 }

@@ -6,14 +6,14 @@ use crate::condarc;
 use crate::context::Ctx;
 use crate::env::names;
 use crate::error::Result;
-use crate::job::Record;
+use crate::job::{self, Found, Record};
 use crate::secret::fingerprint_of;
 use crate::{doctor, fsx, jwt, report, settings, ui};
 
 pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
     let state_path = settings::state_path(&args.target, &ctx.env);
-    let rec = match &state_path {
-        Some(p) if std::fs::symlink_metadata(p).is_ok() => Some(Record::load(p)?),
+    let rec = match state_path.as_deref().map(job::find).transpose()? {
+        Some(Found::Record(rec)) => Some(*rec),
         _ => None,
     };
     let env_key = ctx.env.get(names::API_KEY).map(|k| fingerprint_of(k.trim()));

@@ -355,7 +355,7 @@ mod tests {
     }
 
     fn finish(j: &Job) {
-        std::fs::remove_file(&j.state).unwrap();
+        assert!(fsx::remove_own_file(&j.state).unwrap());
     }
 
     const ORIGINAL: &str = "{\"Anaconda Cloud\": {\"anaconda.com\": \"dXNlcg==\", \"other\": \"eA==\"}, \"svc\": {\"u\": \"p\"}}";

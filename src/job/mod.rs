@@ -87,6 +87,28 @@ pub(crate) fn adopt_dir(dir: &Path) -> Result<(PathBuf, bool, Option<Record>)> {
     Ok((dir, false, None))
 }
 
+/// What is at the state path a user named.
+pub(crate) enum Found {
+    Record(Box<Record>),
+    /// Nothing left: already cleaned up (or an empty directory the user made).
+    Gone,
+    /// A directory with other files but no record: not ours to touch.
+    Foreign(PathBuf),
+}
+
+/// Looks at `state`: a record (checked), nothing, or a directory of someone else's files.
+pub(crate) fn find(state: &Path) -> Result<Found> {
+    if std::fs::symlink_metadata(state).is_ok() {
+        return Record::load(state).map(|r| Found::Record(Box::new(r)));
+    }
+    match state.parent() {
+        Some(dir) if std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some()) => {
+            Ok(Found::Foreign(dir.to_path_buf()))
+        }
+        _ => Ok(Found::Gone),
+    }
+}
+
 /// A job directory being written; undone on drop unless committed.
 pub(crate) struct Txn {
     record: Record,

@@ -1,6 +1,6 @@
 //! Test harness: the binary with a clean environment, canary keys, and leak assertions.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test module uses part of the shared helpers")]
 
 use std::path::{Path, PathBuf};
 

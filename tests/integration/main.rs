@@ -1,6 +1,12 @@
 //! Integration tests: run the real binary with `assert_cmd` in a scrubbed environment.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a failed unwrap fails the test")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests run the binary from the real environment and remove files freely"
+)]
+#![allow(unreachable_pub, reason = "helpers are shared between the test modules")]
+#![allow(clippy::too_many_lines, reason = "a scenario reads best top to bottom")]
 
 mod cli;
 mod common;
