@@ -16,7 +16,7 @@ pub(crate) const DEFAULT_CHANNELS: &[&str] =
 pub(crate) const DEFAULT_DOMAIN: &str = "anaconda.com";
 
 /// One `channel_settings` entry.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Channel {
     pub(crate) pattern: String,
     pub(crate) auth_domain: Option<String>,

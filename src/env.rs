@@ -35,6 +35,118 @@ pub(crate) mod names {
     pub(crate) const CA_BUNDLES: &[&str] = &["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"];
 }
 
+/// Every variable this tool reads or exports, with what it does (the generated reference in
+/// `docs/environment.md`).
+#[cfg(test)]
+pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
+    (
+        names::API_KEY,
+        "read, exported",
+        "The key (default source). Exported only in `--mode env`/`both`; in keyring mode later shells unset it, as anaconda-auth prefers it over the keyring.",
+    ),
+    (
+        names::SECRETS_DIR,
+        "read",
+        "Directory of secret files: the key is read from `$ANACONDA_SECRETS_DIR/ANACONDA_AUTH_API_KEY` when the variable is not set (default `/run/secrets`).",
+    ),
+    (
+        names::VALIDATE,
+        "read",
+        "Default of `--validate` (`online`, `offline`, `none`).",
+    ),
+    (
+        names::MIN_VALIDITY,
+        "read",
+        "Default of `--min-validity` (a duration such as `7d`).",
+    ),
+    (
+        names::DOMAIN,
+        "read, exported",
+        "Default of `--domain`; exported when the domain is not `anaconda.com`.",
+    ),
+    (
+        names::API_URL,
+        "read",
+        "Default of `--api-url` (the account API's base URL; `http://` only for loopback).",
+    ),
+    (
+        "SSL_CERT_FILE",
+        "read",
+        "Extra CA certificates (PEM) for online validation.",
+    ),
+    (
+        "REQUESTS_CA_BUNDLE",
+        "read",
+        "Extra CA certificates (PEM) for online validation.",
+    ),
+    (
+        names::ALLOW_UNTRUSTED,
+        "read",
+        "`true` allows running on untrusted triggers (fork pull requests with secrets), like `--allow-untrusted-trigger`.",
+    ),
+    (
+        names::STATE,
+        "read, exported",
+        "The job's state file; `cleanup` and `status` find the job through it.",
+    ),
+    (
+        names::CONDARC,
+        "exported",
+        "The job's `condarc.yml` with `channel_settings` for anaconda-auth.",
+    ),
+    (
+        names::KEYRING_PATH,
+        "exported",
+        "The keyring anaconda-auth 0.14.2 and later read.",
+    ),
+    (
+        names::UNIFIED_KEY,
+        "exported",
+        "`true`: anaconda-auth 0.9 to 0.15.2 send the API key to repository channels.",
+    ),
+    (
+        names::KEYRING_BACKEND,
+        "read",
+        "Checked by `setup` and `status`: a backend other than anaconda-auth's hides the job keyring.",
+    ),
+    (
+        "TMPDIR",
+        "read",
+        "Where job directories go outside CI platforms that provide one.",
+    ),
+    (
+        "HOME",
+        "read",
+        "`~` in `--keyring-path`; user-level conda and anaconda-auth configuration checked for overrides.",
+    ),
+    (
+        "GITHUB_ACTIONS, GITLAB_CI, BUILDKITE, JENKINS_URL",
+        "read",
+        "Detect the CI platform (or pass `--ci`).",
+    ),
+    (
+        "GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY",
+        "read",
+        "GitHub Actions files setup appends to (created 0600 when missing).",
+    ),
+    (
+        "RUNNER_TEMP, CI_PROJECT_DIR",
+        "read",
+        "Where job directories go on GitHub Actions and GitLab.",
+    ),
+    (
+        "GITHUB_RUN_ID, GITHUB_JOB, CI_JOB_ID, BUILDKITE_JOB_ID, BUILD_TAG",
+        "read",
+        "The CI job id recorded in the state file; `cleanup` without `--dir` finds the job's directories by it.",
+    ),
+    (
+        "BUILDKITE_AGENT_PATH",
+        "read",
+        "The `buildkite-agent` used for `redactor add`.",
+    ),
+    ("CONDA_EXE, PATH", "read", "Where `register` finds conda."),
+];
+
 /// A snapshot of the environment.
 #[derive(Clone, Default)]
 pub struct Env {

@@ -29,6 +29,38 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in exit-code order (for the generated exit-code table).
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 9] = [
+        Self::Internal,
+        Self::Usage,
+        Self::KeyMissing,
+        Self::KeyMalformed,
+        Self::KeyExpired,
+        Self::KeyRejected,
+        Self::Unreachable,
+        Self::Filesystem,
+        Self::Conda,
+    ];
+
+    /// What the exit code means, for the documentation.
+    #[cfg(test)]
+    pub(crate) fn meaning(self) -> &'static str {
+        match self {
+            Self::Internal => "internal error (a bug)",
+            Self::Usage => {
+                "usage error, or refused for safety (a key on the command line, `--mode env` under GitLab `CI_DEBUG_TRACE`, an untrusted trigger)"
+            }
+            Self::KeyMissing => "no key found",
+            Self::KeyMalformed => "the key is malformed",
+            Self::KeyExpired => "the key has expired, or expires sooner than `--min-validity`",
+            Self::KeyRejected => "the Anaconda API rejected the key (401/403)",
+            Self::Unreachable => "the Anaconda API could not be reached or gave no usable answer",
+            Self::Filesystem => "filesystem error or an unsafe path",
+            Self::Conda => "conda not found, or a conda step failed",
+        }
+    }
+
     pub(crate) fn exit_code(self) -> u8 {
         match self {
             Self::Internal => 1,

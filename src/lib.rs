@@ -14,6 +14,8 @@ mod commands;
 mod conda;
 mod condarc;
 mod context;
+#[cfg(test)]
+mod docs;
 mod doctor;
 mod env;
 mod error;

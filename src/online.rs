@@ -36,7 +36,7 @@ pub(crate) struct OnlineOptions {
 }
 
 /// What the API told us about the key's account.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Account {
     pub(crate) username: Option<String>,
 }
