@@ -11,4 +11,5 @@ mod leaks;
 mod online;
 mod register;
 mod secret_doors;
+mod snapshots;
 mod tls;

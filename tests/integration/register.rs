@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::common::*;
 
-const FAKE_CONDA: &str = r#"#!/bin/sh
+pub const FAKE_CONDA: &str = r#"#!/bin/sh
 # A stand-in for conda: logs argv and the job variables, answers per FAKE_CONDA_MODE.
 log="$FAKE_CONDA_LOG"
 printf '%s\n' "$*" >> "$log"
