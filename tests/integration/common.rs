@@ -418,10 +418,13 @@ impl<'a> Cmd<'a> {
             .iter()
             .map(|a| {
                 let a = a.to_string_lossy();
-                if jwts_in(&a).is_empty() {
-                    a.into_owned()
-                } else {
+                if !jwts_in(&a).is_empty() {
                     "<key>".to_owned()
+                } else if a.len() > 60 || a.contains('\n') {
+                    let short: String = a.chars().take(40).collect();
+                    format!("{}...", short.replace('\n', " "))
+                } else {
+                    a.into_owned()
                 }
             })
             .collect();
@@ -705,6 +708,11 @@ impl Run {
             )
         })
     }
+}
+
+/// The words of `line` as an argument list (for arguments without spaces).
+pub fn argv(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
 }
 
 /// The binary under test.

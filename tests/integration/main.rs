@@ -5,6 +5,7 @@
 
 mod cli;
 mod common;
+mod conformance;
 mod exec;
 mod fake_api;
 mod leaks;
