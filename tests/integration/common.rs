@@ -612,6 +612,12 @@ impl Drop for Spawned<'_> {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+            // A test that drops a running binary without `wait()` skipped the leak check.
+            assert!(
+                std::thread::panicking(),
+                "{}: spawned but never waited for, so its output was not checked for leaks",
+                self.what
+            );
         }
     }
 }

@@ -684,6 +684,12 @@ fn the_checks_catch_leaks() {
         );
     }
     // ::add-mask:: lines are the one place the key may appear: on stderr, on GitHub.
+    // A spawned binary dropped without wait() fails the test (its output went unchecked).
+    assert!(caught(&|| {
+        let _running = sb
+            .cmd(["exec", "--validate", "offline", "--", "sleep", "5"])
+            .spawn();
+    }));
     let mask = format!("::add-mask::{key}\n");
     assert!(!caught(&|| check("", &mask, true)));
     assert!(caught(&|| check(&mask, "", true)), "a mask line on stdout");
