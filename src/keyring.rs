@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Kind, Result};
+use crate::secret::ApiKey;
 
 /// The keyring service anaconda-auth uses (`KEYRING_NAME`).
 pub(crate) const SERVICE: &str = "Anaconda Cloud";
@@ -67,15 +68,15 @@ fn without_nulls(v: Value) -> Value {
 /// The base64 entry value for `key`.
 pub(crate) fn entry_value(
     domain: &str,
-    key: &str,
+    key: &ApiKey,
     existing: Option<&Map<String, Value>>,
 ) -> Zeroizing<String> {
-    Zeroizing::new(STANDARD.encode(entry_payload(domain, key, existing).as_bytes()))
+    Zeroizing::new(STANDARD.encode(entry_payload(domain, key.expose(), existing).as_bytes()))
 }
 
 /// A keyring file holding only `key` for `domain`: what `TokenInfo(api_key=K, domain=D).save()`
 /// writes into an empty keyring.
-pub(crate) fn render_new(domain: &str, key: &str) -> Zeroizing<String> {
+pub(crate) fn render_new(domain: &str, key: &ApiKey) -> Zeroizing<String> {
     let mut svc = Map::new();
     svc.insert(
         domain.into(),
@@ -133,7 +134,7 @@ impl Keyring {
 
     /// Sets the entry for `domain` to `key`, keeping the other fields of an existing entry.
     #[cfg(test)]
-    fn set_key(&mut self, domain: &str, key: &str) {
+    fn set_key(&mut self, domain: &str, key: &ApiKey) {
         let existing = self.decoded_entry(domain);
         let value = entry_value(domain, key, existing.as_ref());
         self.set_raw(domain, Some(value.to_string()));
@@ -284,7 +285,7 @@ mod tests {
 
     #[test]
     fn new_keyring_matches_anaconda_auth_bytes() {
-        let text = render_new("anaconda.com", SPEC_KEY);
+        let text = render_new("anaconda.com", &ApiKey::new(SPEC_KEY.into()));
         assert_eq!(text.len(), 360);
         let digest: String = Sha256::digest(text.as_bytes())
             .iter()
@@ -300,7 +301,7 @@ mod tests {
 
     #[test]
     fn merge_keeps_other_entries_order_and_fields() {
-        let other = entry_value("example.org", "other-key", None);
+        let other = entry_value("example.org", &ApiKey::new("other-key".into()), None);
         let mut existing = Map::new();
         existing.insert("domain".into(), "anaconda.com".into());
         existing.insert("api_key".into(), "old".into());
@@ -315,7 +316,7 @@ mod tests {
             other.as_str()
         );
         let mut kr = Keyring::parse(&text, std::path::Path::new("k")).unwrap();
-        kr.set_key("anaconda.com", "new");
+        kr.set_key("anaconda.com", &ApiKey::new("new".into()));
         let out = kr.render();
         assert!(out.starts_with(&format!(
             r#"{{"zzz": {{"u": "p\u00e9"}}, "Anaconda Cloud": {{"example.org": "{}", "anaconda.com": ""#,
@@ -339,7 +340,11 @@ mod tests {
 
     #[test]
     fn removing_last_entry_removes_service() {
-        let mut kr = Keyring::parse(&render_new("anaconda.com", "k"), std::path::Path::new("k")).unwrap();
+        let mut kr = Keyring::parse(
+            &render_new("anaconda.com", &ApiKey::new("k".into())),
+            std::path::Path::new("k"),
+        )
+        .unwrap();
         kr.set_raw("anaconda.com", None);
         assert_eq!(kr.render().as_str(), "{}");
     }

@@ -26,7 +26,7 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
     let id = secret_id(args)?;
     let (mode, contents) = match args.kind {
         SecretKind::Key => (Mode::Key, zeroize::Zeroizing::new(k.key().expose().to_owned())),
-        SecretKind::Keyring => (Mode::Keyring, keyring::render_new(&k.domain, k.key().expose())),
+        SecretKind::Keyring => (Mode::Keyring, keyring::render_new(&k.domain, k.key())),
     };
     let dir = job::create_dir(&ctx.env.temp_dir())?;
     let mut txn = Txn::begin(k.new_record(ctx, mode, dir, true, Command::DockerSecret))?;

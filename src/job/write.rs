@@ -60,14 +60,11 @@ pub(crate) fn write_files(txn: &mut Txn, spec: &Spec<'_>, key: &ApiKey) -> Resul
             let domain = spec.domain;
             txn.merge(target, domain, |original| {
                 let existing = original.and_then(keyring::decode_entry);
-                keyring::entry_value(domain, key.expose(), existing.as_ref())
+                keyring::entry_value(domain, key, existing.as_ref())
             })?;
             Some(target.to_path_buf())
         }
-        (_, None) => Some(txn.write(
-            layout::KEYRING,
-            keyring::render_new(spec.domain, key.expose()).as_bytes(),
-        )?),
+        (_, None) => Some(txn.write(layout::KEYRING, keyring::render_new(spec.domain, key).as_bytes())?),
     };
     if let Some(k) = &keyring {
         exports.set_plain(names::KEYRING_PATH, k.to_string_lossy());

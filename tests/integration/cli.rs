@@ -7,9 +7,7 @@ fn setup_offline_writes_spec_keyring_and_cleans_up() {
     let sb = Sandbox::new();
     let key = canary();
     let out = sb
-        .cmd()
-        .env("MY_SECRET", format!("{key}\n"))
-        .args([
+        .cmd([
             "setup",
             "--api-key-env",
             "MY_SECRET",
@@ -17,8 +15,8 @@ fn setup_offline_writes_spec_keyring_and_cleans_up() {
             "offline",
             "--json",
         ])
-        .output()
-        .unwrap();
+        .env("MY_SECRET", format!("{key}\n"))
+        .run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_no_leak("stdout", &out.stdout, &key);
     assert_no_leak("stderr", &out.stderr, &key);
@@ -32,30 +30,17 @@ fn setup_offline_writes_spec_keyring_and_cleans_up() {
     assert_eq!(json["validation"]["mode"], "offline");
     assert_eq!(json["env"]["ANACONDA_AUTH_USE_UNIFIED_REPO_API_KEY"], "true");
 
-    let out = sb
-        .cmd()
-        .args(["cleanup", "--dir", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = sb.cmd(["cleanup", "--dir", dir.to_str().unwrap()]).run();
+    out.success();
     assert!(!dir.exists());
-    let again = sb
-        .cmd()
-        .args(["cleanup", "--dir", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let again = sb.cmd(["cleanup", "--dir", dir.to_str().unwrap()]).run();
     assert!(again.status.success(), "cleanup must be idempotent");
 }
 
 fn setup_json(sb: &Sandbox, key: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["setup", "--validate", "offline", "--json"];
     args.extend_from_slice(extra);
-    let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", key)
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = sb.cmd(&args).env("ANACONDA_AUTH_API_KEY", key).run();
     assert!(
         out.status.success(),
         "setup failed: {}",
@@ -71,9 +56,7 @@ fn print_env_exports_the_key_by_reference_only() {
     let sb = Sandbox::new();
     let key = canary();
     let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .args([
+        .cmd([
             "setup",
             "--validate",
             "offline",
@@ -82,11 +65,11 @@ fn print_env_exports_the_key_by_reference_only() {
             "--print-env",
             "sh",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .run();
+    out.success();
     assert_no_leak("stdout", &out.stdout, &key);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = out.stdout();
     assert!(text.contains("export ANACONDA_AUTH_API_KEY=\"$(cat '"), "{text}");
     assert!(text.contains("export CONDARC='"));
     assert!(text.contains("export ANACONDA_AUTH_KEYRING_PATH='"));
@@ -114,18 +97,16 @@ fn refuses_a_non_empty_foreign_dir_and_reuses_its_own() {
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("precious"), "user data").unwrap();
     let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .args([
+        .cmd([
             "setup",
             "--validate",
             "offline",
             "--dir",
             foreign.to_str().unwrap(),
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(8));
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .run();
+    out.code(8);
     assert_eq!(
         std::fs::read_to_string(foreign.join("precious")).unwrap(),
         "user data"
@@ -136,12 +117,8 @@ fn refuses_a_non_empty_foreign_dir_and_reuses_its_own() {
     let second = setup_json(&sb, &key, &["--dir", own.to_str().unwrap(), "--mode", "both"]);
     assert_eq!(first["dir"], second["dir"]);
     assert!(own.join("api-key").exists());
-    let out = sb
-        .cmd()
-        .args(["cleanup", "--dir", own.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = sb.cmd(["cleanup", "--dir", own.to_str().unwrap()]).run();
+    out.success();
     assert!(!own.exists());
 }
 
@@ -154,11 +131,9 @@ fn never_writes_through_a_symlinked_dir() {
     let link = sb.path().join("link");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let out = sb
-        .cmd()
+        .cmd(["setup", "--validate", "offline", "--dir", link.to_str().unwrap()])
         .env("ANACONDA_AUTH_API_KEY", canary())
-        .args(["setup", "--validate", "offline", "--dir", link.to_str().unwrap()])
-        .output()
-        .unwrap();
+        .run();
     assert_eq!(
         out.status.code(),
         Some(8),
@@ -196,12 +171,8 @@ fn cleanup_refuses_what_it_did_not_create() {
     let dir = sb.path().join("not-ours");
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("keyring"), "x").unwrap();
-    let out = sb
-        .cmd()
-        .args(["cleanup", "--dir", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(8));
+    let out = sb.cmd(["cleanup", "--dir", dir.to_str().unwrap()]).run();
+    out.code(8);
     assert!(dir.join("keyring").exists());
     // A forged state file naming another directory is refused too.
     let victim = sb.path().join("victim");
@@ -213,12 +184,8 @@ fn cleanup_refuses_what_it_did_not_create() {
         "key_source": "x", "files": [victim.join("data")], "env": {}, "keyring_merge": null
     });
     std::fs::write(dir.join("state.json"), forged.to_string()).unwrap();
-    let out = sb
-        .cmd()
-        .args(["cleanup", "--dir", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(8));
+    let out = sb.cmd(["cleanup", "--dir", dir.to_str().unwrap()]).run();
+    out.code(8);
     assert!(victim.join("data").exists());
 }
 
@@ -228,15 +195,11 @@ fn cleanup_leaves_foreign_files_and_the_dir() {
     let json = setup_json(&sb, &canary(), &[]);
     let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
     std::fs::write(dir.join("user-file"), "keep me").unwrap();
-    let out = sb
-        .cmd()
-        .args(["cleanup", "--dir", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = sb.cmd(["cleanup", "--dir", dir.to_str().unwrap()]).run();
+    out.success();
     assert_eq!(std::fs::read_to_string(dir.join("user-file")).unwrap(), "keep me");
     assert!(!dir.join("keyring").exists());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did not create"));
+    out.stderr_has("did not create");
 }
 
 #[test]
@@ -244,17 +207,12 @@ fn cleanup_uses_the_state_variable_and_needs_something() {
     let sb = Sandbox::new();
     let json = setup_json(&sb, &canary(), &[]);
     let state = json["state_path"].as_str().unwrap();
-    let out = sb
-        .cmd()
-        .env("ANACONDA_CI_AUTH_STATE", state)
-        .arg("cleanup")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = sb.cmd(["cleanup"]).env("ANACONDA_CI_AUTH_STATE", state).run();
+    out.success();
     assert!(!std::path::Path::new(json["dir"].as_str().unwrap()).exists());
-    let out = sb.cmd().arg("cleanup").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("help:"));
+    let out = sb.cmd(["cleanup"]).run();
+    out.code(2);
+    out.stderr_has("help:");
 }
 
 #[test]
@@ -267,14 +225,12 @@ fn sweep_removes_stale_dirs_of_other_jobs_only() {
     std::fs::create_dir_all(sb.path().join("builds/group/project.tmp")).unwrap();
     let run = |job: &str| {
         let out = sb
-            .cmd()
+            .cmd(["setup", "--validate", "offline", "--json"])
             .env("ANACONDA_AUTH_API_KEY", &key)
             .env("GITLAB_CI", "true")
             .env("CI_PROJECT_DIR", &project)
             .env("CI_JOB_ID", job)
-            .args(["setup", "--validate", "offline", "--json"])
-            .output()
-            .unwrap();
+            .run();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         std::path::PathBuf::from(json["dir"].as_str().unwrap())
@@ -304,27 +260,23 @@ fn github_mode_masks_first_and_exports_through_files() {
         std::fs::write(gh.join(f), "").unwrap();
     }
     let out = sb
-        .cmd()
+        .cmd(["setup", "--validate", "offline"])
         .env("ANACONDA_AUTH_API_KEY", &key)
         .env("GITHUB_ACTIONS", "true")
         .env("RUNNER_TEMP", sb.tmpdir())
         .env("GITHUB_ENV", gh.join("env"))
         .env("GITHUB_OUTPUT", gh.join("output"))
         .env("GITHUB_STEP_SUMMARY", gh.join("summary"))
-        .args(["setup", "--validate", "offline"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    // Masks go to stderr (the runner reads workflow commands there too), never to stdout, which
-    // users redirect into files.
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(!stdout.contains("::add-mask::"), "{stdout}");
-    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
-    assert!(stderr.lines().next().unwrap().starts_with("::add-mask::"));
-    assert!(stderr.lines().any(|l| l == format!("::add-mask::{key}")));
-    assert!(stderr.lines().any(|l| l == format!("::add-mask::Bearer {key}")));
-    assert_no_leak("stdout", &out.stdout, &key);
-    assert_no_leak("stderr", &out.stderr, &key);
+        .run();
+    out.success();
+    // Masks first, on stderr (the runner reads workflow commands there too): stdout may be
+    // redirected into a file that is uploaded.
+    assert!(!out.stdout().contains("::add-mask::"));
+    let masks = out.stderr();
+    assert!(masks.lines().next().unwrap().starts_with("::add-mask::"));
+    assert!(masks.lines().any(|l| l == format!("::add-mask::{key}")));
+    assert!(masks.lines().any(|l| l == format!("::add-mask::Bearer {key}")));
+    // (run() has checked stdout, and stderr apart from its mask lines, for every form.)
     let env = std::fs::read_to_string(gh.join("env")).unwrap();
     assert!(env.contains("CONDARC<<ghadelimiter_"));
     assert_no_leak("GITHUB_ENV", env.as_bytes(), &key);
@@ -340,34 +292,27 @@ fn docker_secret_writes_a_private_file_and_prints_the_argument() {
     let sb = Sandbox::new();
     let key = canary();
     let out = sb
-        .cmd()
+        .cmd(["docker-secret", "--validate", "offline"])
         .env("ANACONDA_AUTH_API_KEY", &key)
-        .args(["docker-secret", "--validate", "offline"])
-        .output()
-        .unwrap();
+        .run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_no_leak("stdout", &out.stdout, &key);
     assert_no_leak("stderr", &out.stderr, &key);
-    let line = String::from_utf8(out.stdout).unwrap();
+    let line = out.stdout();
     let src = line
         .trim()
         .strip_prefix("--secret id=ANACONDA_AUTH_API_KEY,src=")
         .unwrap();
     assert_eq!(std::fs::read_to_string(src).unwrap(), key);
     let dir = std::path::Path::new(src).parent().unwrap();
-    let out = sb
-        .cmd()
-        .args(["cleanup", "--dir", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = sb.cmd(["cleanup", "--dir", dir.to_str().unwrap()]).run();
+    out.success();
     assert!(!std::path::Path::new(src).exists());
 
     let out_path = sb.path().join("kr");
+    sb.credential(&out_path);
     let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .args([
+        .cmd([
             "docker-secret",
             "--validate",
             "offline",
@@ -376,10 +321,10 @@ fn docker_secret_writes_a_private_file_and_prints_the_argument() {
             "--json",
             "--out",
         ])
+        .env("ANACONDA_AUTH_API_KEY", &key)
         .arg(&out_path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .run();
+    out.success();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["mount_target"], "/root/.anaconda/keyring");
     assert!(
@@ -389,13 +334,11 @@ fn docker_secret_writes_a_private_file_and_prints_the_argument() {
     );
     // An existing --out is never replaced.
     let again = sb
-        .cmd()
+        .cmd(["docker-secret", "--validate", "offline", "--out"])
         .env("ANACONDA_AUTH_API_KEY", &key)
-        .args(["docker-secret", "--validate", "offline", "--out"])
         .arg(&out_path)
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(8));
+        .run();
+    again.code(8);
 }
 
 #[test]
@@ -417,17 +360,15 @@ fn status_reports_and_warns_about_traps() {
             .any(|w| w.as_str().unwrap().contains(".condarc"))
     );
     let out = sb
-        .cmd()
-        .env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-        .args([
+        .cmd([
             "status",
             "--json",
             "--state",
             json["state_path"].as_str().unwrap(),
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+        .run();
+    out.success();
     assert_no_leak("stdout", &out.stdout, &key);
     let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(st["configured"], true);
@@ -456,11 +397,11 @@ fn key_problems_have_their_own_exit_codes() {
         (Some(jwt(1_689_088_786, "CANARY-exp")), 5),
     ];
     for (value, code) in cases {
-        let mut cmd = sb.cmd();
+        let mut cmd = sb.cmd(["setup", "--validate", "offline"]);
         if let Some(v) = &value {
-            cmd.env("ANACONDA_AUTH_API_KEY", v);
+            cmd = cmd.key(v);
         }
-        let out = cmd.args(["setup", "--validate", "offline"]).output().unwrap();
+        let out = cmd.run();
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -479,12 +420,10 @@ fn key_problems_have_their_own_exit_codes() {
         );
     }
     let out = sb
-        .cmd()
+        .cmd(["validate", "--validate", "offline", "--min-validity", "7d"])
         .env("ANACONDA_AUTH_API_KEY", jwt(now() + 3 * 86_400, "CANARY-soon"))
-        .args(["validate", "--validate", "offline", "--min-validity", "7d"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5));
+        .run();
+    out.code(5);
 }
 
 #[test]
@@ -495,10 +434,10 @@ fn a_key_on_the_command_line_is_refused_without_echo() {
         vec!["setup", "--api-key-env", key.as_str()],
         vec!["setup", "--api-key", key.as_str()],
     ] {
-        let out = sb.cmd().args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2));
+        let out = sb.cmd(&args).run();
+        out.code(2);
         assert_no_leak("stderr", &out.stderr, &key);
-        assert!(String::from_utf8_lossy(&out.stderr).contains("looks like an API key"));
+        out.stderr_has("looks like an API key");
     }
 }
 
@@ -506,31 +445,25 @@ fn a_key_on_the_command_line_is_refused_without_echo() {
 fn cleanup_in_a_new_shell_finds_the_current_jobs_dir() {
     let sb = Sandbox::new();
     let key = canary();
-    let gitlab = |cmd: &mut assert_cmd::Command, job: &str| {
-        cmd.env("GITLAB_CI", "true")
+    let gitlab = |args: &[&str], job: &str| {
+        sb.cmd(args)
+            .env("GITLAB_CI", "true")
             .env("CI_JOB_ID", job)
-            .env("CI_PROJECT_DIR", sb.path().join("project"));
+            .env("CI_PROJECT_DIR", sb.path().join("project"))
     };
-    let mut setup = sb.cmd();
-    gitlab(&mut setup, "42");
-    let out = setup
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .args(["setup", "--validate", "offline", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let setup = gitlab(&["setup", "--validate", "offline", "--json"], "42");
+    let out = setup.env("ANACONDA_AUTH_API_KEY", &key).run();
+    out.success();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dir = std::path::PathBuf::from(json["dir"].as_str().unwrap());
-    let mut other = sb.cmd();
-    gitlab(&mut other, "43");
-    assert!(other.arg("cleanup").output().unwrap().status.success());
+    let other = gitlab(&["cleanup"], "43");
+    assert!(other.run().status.success());
     assert!(
         dir.exists(),
         "another job's cleanup leaves this job's directory alone"
     );
-    let mut cleanup = sb.cmd();
-    gitlab(&mut cleanup, "42");
-    assert!(cleanup.arg("cleanup").output().unwrap().status.success());
+    let cleanup = gitlab(&["cleanup"], "42");
+    assert!(cleanup.run().status.success());
     assert!(!dir.exists());
 }
 
@@ -539,15 +472,13 @@ fn keyring_mode_env_unsets_the_variable_anaconda_auth_would_prefer() {
     let sb = Sandbox::new();
     let key = canary();
     let out = sb
-        .cmd()
+        .cmd(["setup", "--validate", "offline", "--print-env", "sh"])
         .env("ANACONDA_AUTH_API_KEY", &key)
-        .args(["setup", "--validate", "offline", "--print-env", "sh"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+        .run();
+    out.success();
+    let text = out.stdout();
     assert!(text.contains("\nunset ANACONDA_AUTH_API_KEY\n"), "{text}");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("is set in this step"));
+    out.stderr_lacks("is set in this step");
     let script = format!("{text}\necho \"[${{ANACONDA_AUTH_API_KEY:-}}]\"");
     let sh = std::process::Command::new("sh")
         .arg("-c")
@@ -564,23 +495,20 @@ fn a_file_type_variable_is_read_as_a_file() {
     let key = canary();
     let file = sb.path().join("ANACONDA_AUTH_API_KEY.file");
     std::fs::write(&file, format!("{key}\n")).unwrap();
+    sb.allow_secret_in(&file, "test input: the file a file-type variable names");
     let out = sb
-        .cmd()
+        .cmd(["validate", "--validate", "offline", "--json"])
         .env("ANACONDA_AUTH_API_KEY", &file)
-        .args(["validate", "--validate", "offline", "--json"])
-        .output()
-        .unwrap();
+        .run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["key_source"].as_str().unwrap().starts_with("file "));
     // Passing the same path explicitly is not mistaken for a key on the command line.
     let out = sb
-        .cmd()
+        .cmd(["validate", "--validate", "offline", "--api-key-file"])
         .env("ANACONDA_AUTH_API_KEY", &file)
-        .args(["validate", "--validate", "offline", "--api-key-file"])
         .arg(&file)
-        .output()
-        .unwrap();
+        .run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -588,14 +516,12 @@ fn a_file_type_variable_is_read_as_a_file() {
 fn gitlab_debug_trace_t_counts_as_on() {
     let sb = Sandbox::new();
     let out = sb
-        .cmd()
+        .cmd(["setup", "--validate", "offline", "--mode", "env"])
         .env("ANACONDA_AUTH_API_KEY", canary())
         .env("GITLAB_CI", "true")
         .env("CI_DEBUG_TRACE", "t")
-        .args(["setup", "--validate", "offline", "--mode", "env"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .run();
+    out.code(2);
 }
 
 #[test]
@@ -606,16 +532,14 @@ fn exec_masks_a_key_that_ends_where_a_write_ends() {
     let base = canary();
     let key = format!("{}.c2lnbmF0dXJlZe", base.rsplit_once('.').unwrap().0);
     let out = sb
-        .cmd()
+        .cmd(["exec", "--mode", "env", "--validate", "offline", "--"])
         .env("ANACONDA_AUTH_API_KEY", &key)
-        .args(["exec", "--mode", "env", "--validate", "offline", "--"])
         .args([
             "sh",
             "-c",
             "printf 'token=%s' \"$ANACONDA_AUTH_API_KEY\"; sleep 0.3; echo ' done'",
         ])
-        .output()
-        .unwrap();
+        .run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "token=**** done\n");
 }
@@ -637,25 +561,18 @@ fn cleanup_and_sweep_never_delete_files_a_state_names_outside_its_dir() {
     };
     let crafted = sb.path().join("crafted");
     plant(&crafted);
-    let out = sb
-        .cmd()
-        .args(["cleanup", "--dir"])
-        .arg(&crafted)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = sb.cmd(["cleanup", "--dir"]).arg(&crafted).run();
+    out.success();
     assert!(
         victim.exists(),
         "cleanup removed a file that does not hold the job's key"
     );
     plant(&sb.tmpdir().join("anaconda-ci-auth-planted"));
     let out = sb
-        .cmd()
+        .cmd(["setup", "--validate", "offline"])
         .env("ANACONDA_AUTH_API_KEY", canary())
-        .args(["setup", "--validate", "offline"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .run();
+    out.success();
     assert!(
         victim.exists(),
         "the sweep removed a file outside a job directory"
@@ -668,12 +585,10 @@ fn a_failed_rerun_in_the_same_dir_leaves_no_key_behind() {
     let key = canary();
     let dir = sb.path().join("job");
     let setup = |mode: &str| {
-        sb.cmd()
+        sb.cmd(["setup", "--validate", "offline", "--mode", mode, "--dir"])
             .env("ANACONDA_AUTH_API_KEY", &key)
-            .args(["setup", "--validate", "offline", "--mode", mode, "--dir"])
             .arg(&dir)
-            .output()
-            .unwrap()
+            .run()
     };
     assert!(setup("keyring").status.success());
     // Something standing where env.sh goes makes the second run fail after writing api-key.
@@ -710,12 +625,7 @@ fn absurd_durations_and_unsafe_channels_are_usage_errors() {
         ],
         vec!["setup", "--validate", "offline", "--channel", "https://*"],
     ] {
-        let out = sb
-            .cmd()
-            .env("ANACONDA_AUTH_API_KEY", canary())
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = sb.cmd(&args).env("ANACONDA_AUTH_API_KEY", canary()).run();
         assert_eq!(
             out.status.code(),
             Some(2),
@@ -724,11 +634,9 @@ fn absurd_durations_and_unsafe_channels_are_usage_errors() {
         );
     }
     let out = sb
-        .cmd()
-        .args(["cleanup", "--sweep", "--max-age", "106751991167301d"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .cmd(["cleanup", "--sweep", "--max-age", "106751991167301d"])
+        .run();
+    out.code(2);
 }
 
 #[test]
@@ -743,8 +651,8 @@ fn json_errors_are_printed_for_early_failures_too() {
             args.pop();
             args.push(canary());
         }
-        let out = sb.cmd().args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2));
+        let out = sb.cmd(&args).run();
+        out.code(2);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["error"]["kind"], "usage");
         assert_no_leak("stdout", &out.stdout, &canary());
@@ -758,15 +666,17 @@ fn overlapping_merges_keep_the_users_entry_until_it_can_be_restored() {
     std::fs::create_dir_all(keyring.parent().unwrap()).unwrap();
     let original = r#"{"Anaconda Cloud": {"anaconda.com": "eyJhcGlfa2V5IjoidXNlci1vd24ta2V5IiwidXNlcm5hbWUiOiJib2IifQ=="}}"#;
     std::fs::write(&keyring, original).unwrap();
+    sb.allow_secret_in(
+        &keyring,
+        "the user's keyring, merged into on purpose with --keyring-path",
+    );
     let (ka, kb) = (
         jwt(now() + 86_400 * 300, "JOB-A-5d1c"),
         jwt(now() + 86_400 * 200, "JOB-B-8e2f"),
     );
     let setup = |key: &str, dir: &str| {
         let out = sb
-            .cmd()
-            .env("ANACONDA_AUTH_API_KEY", key)
-            .args([
+            .cmd([
                 "setup",
                 "--validate",
                 "offline",
@@ -775,11 +685,11 @@ fn overlapping_merges_keep_the_users_entry_until_it_can_be_restored() {
                 "--dir",
                 dir,
             ])
-            .output()
-            .unwrap();
+            .env("ANACONDA_AUTH_API_KEY", key)
+            .run();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
-    let cleanup = |dir: &str| sb.cmd().args(["cleanup", "--dir", dir]).output().unwrap();
+    let cleanup = |dir: &str| sb.cmd(["cleanup", "--dir", dir]).run();
     let holds = |key: &str| {
         let text = std::fs::read_to_string(&keyring).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -827,13 +737,15 @@ fn a_root_merge_into_another_users_keyring_keeps_its_owner() {
     std::fs::create_dir_all(&anaconda).unwrap();
     let keyring = anaconda.join("keyring");
     std::fs::write(&keyring, "").unwrap();
+    sb.allow_secret_in(
+        &keyring,
+        "the user's keyring, merged into on purpose with --keyring-path",
+    );
     for p in [&sb.home(), &anaconda, &keyring] {
         std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
     }
     let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", canary())
-        .args([
+        .cmd([
             "setup",
             "--validate",
             "offline",
@@ -842,18 +754,11 @@ fn a_root_merge_into_another_users_keyring_keeps_its_owner() {
             "--dir",
             "job",
         ])
-        .output()
-        .unwrap();
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::metadata(&keyring).unwrap().uid(), 65534);
-    assert!(
-        sb.cmd()
-            .args(["cleanup", "--dir", "job"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    assert!(sb.cmd(["cleanup", "--dir", "job"]).run().status.success());
     let meta = std::fs::metadata(&keyring).unwrap();
     assert_eq!((meta.uid(), meta.len()), (65534, 0));
 }
@@ -873,9 +778,7 @@ fn the_loading_lines_never_trace_the_key_under_set_x() {
     let sb = Sandbox::new();
     let key = canary();
     let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .args([
+        .cmd([
             "setup",
             "--validate",
             "offline",
@@ -884,10 +787,10 @@ fn the_loading_lines_never_trace_the_key_under_set_x() {
             "--print-env",
             "sh",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines = String::from_utf8(out.stdout).unwrap();
+        .env("ANACONDA_AUTH_API_KEY", &key)
+        .run();
+    out.success();
+    let lines = out.stdout();
     let env_file = lines
         .lines()
         .find_map(|l| l.strip_prefix("export ANACONDA_CI_AUTH_STATE='"))

@@ -1,28 +1,21 @@
 //! `exec`: exit codes, signals, forwarding SIGTERM, removal of the private directory, the child's
 //! environment in each mode, and scrubbing of the key from the child's output.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
 
 /// Runs `exec --validate offline [extra] -- sh -c SCRIPT` with the key in `var`.
-fn exec(sb: &Sandbox, var: &str, key: &str, extra: &[&str], script: &str) -> Output {
+fn exec(sb: &Sandbox, var: &str, key: &str, extra: &[&str], script: &str) -> Run {
     let mut args = vec!["exec", "--validate", "offline", "--api-key-env", var];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["--", "sh", "-c", script]);
-    let out = sb
-        .cmd()
+    sb.cmd(&args)
         .env(var, key)
-        .args(&args)
+        .secret(key)
         .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
-    assert_no_leak("stdout", &out.stdout, key);
-    assert_no_leak("stderr", &out.stderr, key);
-    out
+        .run()
 }
 
 fn text(b: &[u8]) -> String {
@@ -92,51 +85,21 @@ fn term_while_running(script: &str) -> (Option<i32>, String, PathBuf, Sandbox) {
 fn signal_while_running(signal: &str, script: &str) -> (Option<i32>, String, PathBuf, Sandbox) {
     let sb = Sandbox::new();
     let key = canary();
-    let mut child = sb
-        .std_cmd()
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .args(["exec", "--validate", "offline", "--", "sh", "-c", script])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line == "ready" {
-            break;
-        }
-    }
-    assert!(seen.contains("ready"), "child never got ready: {seen}");
-    let dir = job_dir(&seen);
-    assert!(dir.is_dir(), "the job dir exists while the command runs");
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let start = Instant::now();
-    let code = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("exec did not end within 10s of SIG{signal}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let (code, seen, dir) = {
+        let mut child = sb
+            .cmd(["exec", "--validate", "offline", "--", "sh", "-c", script])
+            .key(&key)
+            .timeout(Duration::from_secs(20))
+            .spawn();
+        let seen = child.read_until_line("ready");
+        assert!(seen.contains("ready"), "child never got ready: {seen}");
+        let dir = job_dir(&seen);
+        assert!(dir.is_dir(), "the job dir exists while the command runs");
+        child.signal(signal);
+        // The harness fails the test if exec does not end within the timeout.
+        let out = child.wait();
+        (out.exit(), out.stdout(), dir)
     };
-    for line in lines {
-        seen.push_str(&line.unwrap());
-        seen.push('\n');
-    }
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert_no_leak("stdout", seen.as_bytes(), &key);
-    assert_no_leak("stderr", err.as_bytes(), &key);
     (code, seen, dir, sb)
 }
 
@@ -175,14 +138,19 @@ fn exec_writes_no_core_file_while_it_holds_the_key() {
     // checked in the unit tests of `process`).
     let sb = Sandbox::new();
     let out = sb
-        .cmd()
+        .cmd([
+            "exec",
+            "--validate",
+            "offline",
+            "--",
+            "sh",
+            "-c",
+            "grep -i 'core file size' /proc/$PPID/limits",
+        ])
         .env("ANACONDA_AUTH_API_KEY", canary())
-        .args(["exec", "--validate", "offline", "--", "sh", "-c"])
-        .arg(r#"grep -i 'core file size' /proc/$PPID/limits"#)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
+        .run();
+    out.success();
+    let text = out.stdout();
     let core = text.lines().next().unwrap_or_default();
     assert_eq!(
         core.split_whitespace().nth(4),
@@ -248,10 +216,7 @@ fn keyring_mode_hides_a_stale_anaconda_auth_api_key_too() {
     let sb = Sandbox::new();
     let key = canary();
     let out = sb
-        .cmd()
-        .env("MY_SECRET", &key)
-        .env("ANACONDA_AUTH_API_KEY", "stale-value-from-elsewhere")
-        .args([
+        .cmd([
             "exec",
             "--validate",
             "offline",
@@ -261,10 +226,11 @@ fn keyring_mode_hides_a_stale_anaconda_auth_api_key_too() {
             "sh",
             "-c",
         ])
+        .env("MY_SECRET", &key)
+        .env("ANACONDA_AUTH_API_KEY", "stale-value-from-elsewhere")
         .arg(r#"echo "API_KEY=${ANACONDA_AUTH_API_KEY-unset}"; echo "MY_SECRET=${MY_SECRET-unset}""#)
         .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
+        .run();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("API_KEY=unset"), "{stdout}");
@@ -347,7 +313,7 @@ fn output_without_secrets_is_passed_through_unchanged() {
         &[],
         r#"printf 'progress 10%%\r'; printf 'x%.0s' $(seq 1 20000); echo"#,
     );
-    assert_eq!(out.status.code(), Some(0));
+    out.code(0);
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("progress 10%\rxxx"));
     assert_eq!(stdout.len(), "progress 10%\r".len() + 20_000 + 1);
@@ -370,7 +336,7 @@ fn a_background_process_holding_the_output_does_not_keep_exec_alive() {
         start.elapsed() < Duration::from_secs(6),
         "exec waited for the background process"
     );
-    assert!(text(&out.stdout).contains("started"));
+    out.stdout_has("started");
     assert!(
         text(&out.stderr).contains("still holds its output open"),
         "{}",
@@ -392,9 +358,7 @@ fn a_command_that_cannot_start_is_a_clear_error_and_leaves_nothing() {
     let sb = Sandbox::new();
     let key = canary();
     let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .args([
+        .cmd([
             "exec",
             "--validate",
             "offline",
@@ -402,9 +366,9 @@ fn a_command_that_cannot_start_is_a_clear_error_and_leaves_nothing() {
             "no-such-command-here",
             "arg",
         ])
+        .env("ANACONDA_AUTH_API_KEY", &key)
         .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
+        .run();
     // The shell convention: 127 for a command that is not found.
     assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
     assert!(
@@ -431,15 +395,11 @@ fn sigterm_before_the_command_starts_cleans_up_and_skips_it() {
         ),
     );
     let child = sb
-        .std_cmd()
-        .env("ANACONDA_AUTH_API_KEY", &key)
-        .env("PATH", sb.path_with_bin())
-        .args(["exec", "--validate", "offline", "--register", "--", "touch"])
+        .cmd(["exec", "--validate", "offline", "--register", "--", "touch"])
         .arg(&ran)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .key(&key)
+        .env("PATH", sb.path_with_bin())
+        .spawn();
     let start = Instant::now();
     while !marker.exists() {
         assert!(start.elapsed() < Duration::from_secs(10), "conda never ran");
@@ -449,14 +409,8 @@ fn sigterm_before_the_command_starts_cleans_up_and_skips_it() {
     let condarc = std::fs::read_to_string(&marker).unwrap();
     let dir = Path::new(condarc.trim()).parent().unwrap().to_path_buf();
     assert!(dir.is_dir());
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
+    child.signal("TERM");
+    let out = child.wait();
     assert_eq!(out.status.code(), Some(128 + 15), "{}", text(&out.stderr));
     assert!(!ran.exists(), "the command ran after SIGTERM");
     assert!(!dir.exists(), "job dir left after SIGTERM");

@@ -1,4 +1,5 @@
-//! Integration tests: run the real binary with `assert_cmd` in a scrubbed environment.
+//! Integration tests: run the real binary in a scrubbed sandbox (`common`), where every run is
+//! checked for leaks of the key.
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap fails the test")]
 #![allow(
@@ -10,9 +11,12 @@
 
 mod cli;
 mod common;
+mod conformance;
 mod exec;
 mod fake_api;
 mod leaks;
 mod online;
 mod register;
+mod secret_doors;
+mod snapshots;
 mod tls;

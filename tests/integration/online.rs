@@ -1,26 +1,19 @@
 //! Online validation against the fake API: status handling, retries, deadlines, redirects, body
 //! cap, the loopback-only http rule and TLS errors, through `validate` and `setup`.
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::fake_api::{FakeApi, Reply, closed_port};
 
-/// Runs the binary with the canary key in ANACONDA_AUTH_API_KEY; returns the output and how long it took.
-fn run(sb: &Sandbox, key: &str, args: &[&str]) -> (Output, Duration) {
-    let start = Instant::now();
-    let out = sb
-        .cmd()
-        .env("ANACONDA_AUTH_API_KEY", key)
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
-    (out, start.elapsed())
+/// Runs the binary with the canary key in ANACONDA_AUTH_API_KEY (the harness checks it never leaks).
+fn run(sb: &Sandbox, key: &str, args: &[&str]) -> (Run, Duration) {
+    let out = sb.cmd(args).key(key).timeout(Duration::from_secs(30)).run();
+    let took = out.took;
+    (out, took)
 }
 
-fn validate(api: &str, timeout: &str, json: bool) -> (Output, Duration, String) {
+fn validate(api: &str, timeout: &str, json: bool) -> (Run, Duration, String) {
     let sb = Sandbox::new();
     let key = canary();
     let mut args = vec!["validate", "--api-url", api, "--timeout", timeout];
@@ -28,19 +21,14 @@ fn validate(api: &str, timeout: &str, json: bool) -> (Output, Duration, String) 
         args.push("--json");
     }
     let (out, took) = run(&sb, &key, &args);
-    assert_no_leak("stdout", &out.stdout, &key);
-    assert_no_leak("stderr", &out.stderr, &key);
+    sb.assert_knows(&key);
     (out, took, key)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The seconds the binary itself reports having spent ("after N attempt(s) in Ss"), which
 /// unlike wall-clock time here does not include process start-up on a loaded machine.
-fn reported_secs(out: &Output) -> u64 {
-    let err = stderr(out);
+fn reported_secs(out: &Run) -> u64 {
+    let err = out.stderr();
     let tail = err
         .split(" attempt(s) in ")
         .nth(1)
@@ -48,15 +36,11 @@ fn reported_secs(out: &Output) -> u64 {
     tail.split('s').next().unwrap().parse().unwrap()
 }
 
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
 #[test]
 fn ok_reports_username_and_sends_bearer_and_user_agent() {
     let api = FakeApi::always(Reply::ok("ci-bot"));
     let (out, _, key) = validate(&api.url(), "10s", true);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["valid"], true);
     assert_eq!(json["validation"]["mode"], "online");
@@ -79,7 +63,7 @@ fn setup_online_reports_username_in_json() {
     let sb = Sandbox::new();
     let key = canary();
     let (out, _) = run(&sb, &key, &["setup", "--api-url", &api.url(), "--json"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
     assert_no_leak("stdout", &out.stdout, &key);
     assert_no_leak("stderr", &out.stderr, &key);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -92,9 +76,9 @@ fn setup_online_reports_username_in_json() {
 fn unauthorized_is_rejected_without_retry() {
     let api = FakeApi::always(Reply::unauthorized());
     let (out, _, _) = validate(&api.url(), "10s", true);
-    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 6, "{}", out.stderr());
     assert_eq!(api.count(), 1, "a 401 must not be retried");
-    let err = stderr(&out);
+    let err = out.stderr();
     assert!(err.contains("rejected the key (401)"), "{err}");
     assert!(err.contains("auth_required"), "{err}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -108,7 +92,7 @@ fn forbidden_is_rejected_without_retry() {
     let sb = Sandbox::new();
     let key = canary();
     let (out, _) = run(&sb, &key, &["setup", "--api-url", &api.url()]);
-    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 6, "{}", out.stderr());
     assert_eq!(api.count(), 1, "a 403 must not be retried");
     assert_no_leak("stderr", &out.stderr, &key);
     // Nothing is left behind when setup fails.
@@ -120,20 +104,20 @@ fn forbidden_is_rejected_without_retry() {
 fn rate_limit_honours_retry_after_then_succeeds() {
     let api = FakeApi::sequence(vec![Reply::too_many(1), Reply::ok("ci-bot")]);
     let (out, took, _) = validate(&api.url(), "10s", false);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
     assert_eq!(api.count(), 2);
     assert!(
         took >= Duration::from_millis(950),
         "Retry-After: 1 not honoured ({took:?})"
     );
-    assert!(stderr(&out).contains("HTTP 429"), "{}", stderr(&out));
+    assert!(out.stderr().contains("HTTP 429"), "{}", out.stderr());
 }
 
 #[test]
 fn retry_after_beyond_the_deadline_gives_up_at_once() {
     let api = FakeApi::always(Reply::too_many(60));
     let (out, took, _) = validate(&api.url(), "3s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
     assert_eq!(api.count(), 1);
     assert!(
         took < Duration::from_secs(2),
@@ -145,7 +129,7 @@ fn retry_after_beyond_the_deadline_gives_up_at_once() {
 fn server_error_is_retried_then_succeeds() {
     let api = FakeApi::sequence(vec![Reply::server_error(), Reply::ok("ci-bot")]);
     let (out, _, _) = validate(&api.url(), "10s", true);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
     assert_eq!(api.count(), 2);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["validation"]["username"], "ci-bot");
@@ -155,16 +139,16 @@ fn server_error_is_retried_then_succeeds() {
 fn persistent_server_error_gives_unreachable_at_the_deadline() {
     let api = FakeApi::always(Reply::server_error());
     let (out, took, _) = validate(&api.url(), "2s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
     assert!(
         api.count() >= 2,
         "5xx must be retried (got {} attempt(s))",
         api.count()
     );
-    let err = stderr(&out);
+    let err = out.stderr();
     assert!(err.contains("could not reach"), "{err}");
     assert!(err.contains("HTTP 500"), "{err}");
-    assert!(reported_secs(&out) <= 2, "deadline 2s overrun: {}", stderr(&out));
+    assert!(reported_secs(&out) <= 2, "deadline 2s overrun: {}", out.stderr());
     assert!(took < Duration::from_secs(6), "{took:?}");
 }
 
@@ -172,9 +156,9 @@ fn persistent_server_error_gives_unreachable_at_the_deadline() {
 fn hanging_server_hits_the_deadline() {
     let api = FakeApi::always(Reply::Hang);
     let (out, took, _) = validate(&api.url(), "2s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert!(stderr(&out).contains("could not reach"), "{}", stderr(&out));
-    assert!(reported_secs(&out) <= 2, "deadline 2s overrun: {}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    assert!(out.stderr().contains("could not reach"), "{}", out.stderr());
+    assert!(reported_secs(&out) <= 2, "deadline 2s overrun: {}", out.stderr());
     assert!(took < Duration::from_secs(6), "{took:?}");
     assert!(took >= Duration::from_millis(1500), "gave up early: {took:?}");
 }
@@ -183,7 +167,7 @@ fn hanging_server_hits_the_deadline() {
 fn connection_reset_is_retried() {
     let api = FakeApi::sequence(vec![Reply::Reset, Reply::ok("ci-bot")]);
     let (out, _, _) = validate(&api.url(), "10s", false);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
     assert_eq!(api.count(), 2);
 }
 
@@ -193,11 +177,11 @@ fn a_hang_after_a_retry_still_ends_within_the_deadline() {
     // may only use the two that are left (not a fresh 3s).
     let api = FakeApi::sequence(vec![Reply::too_many(1), Reply::Hang]);
     let (out, took, _) = validate(&api.url(), "3s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
     assert_eq!(api.count(), 2);
     assert!(took >= Duration::from_millis(2900), "gave up early: {took:?}");
     // Without the limit the second attempt would get a fresh 3s and end after 4s.
-    assert!(reported_secs(&out) <= 3, "deadline 3s overrun: {}", stderr(&out));
+    assert!(reported_secs(&out) <= 3, "deadline 3s overrun: {}", out.stderr());
     assert!(took < Duration::from_secs(8), "{took:?}");
 }
 
@@ -205,9 +189,9 @@ fn a_hang_after_a_retry_still_ends_within_the_deadline() {
 fn nothing_listening_is_unreachable() {
     let url = format!("http://127.0.0.1:{}", closed_port());
     let (out, took, _) = validate(&url, "2s", true);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert!(stderr(&out).contains("could not reach"), "{}", stderr(&out));
-    assert!(reported_secs(&out) <= 2, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    assert!(out.stderr().contains("could not reach"), "{}", out.stderr());
+    assert!(reported_secs(&out) <= 2, "{}", out.stderr());
     assert!(took < Duration::from_secs(6), "{took:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["error"]["kind"], "api-unreachable");
@@ -218,10 +202,10 @@ fn cross_origin_redirect(target_ip: &str) {
     let location = format!("http://{}/api/account", other.addr);
     let api = FakeApi::always(Reply::redirect(&location));
     let (out, _, _) = validate(&api.url(), "5s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
     assert_eq!(api.count(), 1);
     assert_eq!(other.count(), 0, "the key was sent to another origin");
-    let err = stderr(&out);
+    let err = out.stderr();
     assert!(err.contains("redirected to another host"), "{err}");
 }
 
@@ -245,7 +229,7 @@ fn same_origin_redirect_is_followed_with_the_key() {
         }
     });
     let (out, _, key) = validate(&api.url(), "5s", true);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
     let reqs = api.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[1].path, "/api/v2/account");
@@ -261,8 +245,8 @@ fn same_origin_redirect_is_followed_with_the_key() {
 fn huge_body_is_refused_clearly() {
     let api = FakeApi::always(Reply::Huge(3 * 1024 * 1024));
     let (out, _, _) = validate(&api.url(), "5s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("larger than 1024 KiB"), "{err}");
     assert_eq!(api.count(), 1, "an oversized answer is not worth retrying");
 }
@@ -270,8 +254,8 @@ fn huge_body_is_refused_clearly() {
 #[test]
 fn plain_http_to_a_remote_host_is_refused_before_any_request() {
     let (out, took, _) = validate("http://api.example.invalid", "5s", true);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 2, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("plain http"), "{err}");
     assert!(took < Duration::from_secs(2));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -283,8 +267,8 @@ fn https_to_a_plain_http_server_names_tls_and_the_ca_settings() {
     let api = FakeApi::always(Reply::ok("ci-bot"));
     let url = format!("https://{}", api.addr);
     let (out, took, _) = validate(&url, "5s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("TLS"), "{err}");
     assert!(err.contains("--ca-bundle"), "{err}");
     assert!(
@@ -305,8 +289,8 @@ fn a_web_page_instead_of_the_api_is_a_clear_error() {
         body: "<html><body>Sign in to the Wi-Fi</body></html>".into(),
     });
     let (out, _, _) = validate(&api.url(), "5s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("not with JSON"), "{err}");
     assert!(err.contains("--api-url"), "{err}");
     assert_eq!(api.count(), 1);
@@ -316,8 +300,8 @@ fn a_web_page_instead_of_the_api_is_a_clear_error() {
 fn not_found_names_the_domain_and_url_settings() {
     let api = FakeApi::always(Reply::json(404, r#"{"detail":"Not Found"}"#));
     let (out, _, _) = validate(&api.url(), "5s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("was not found (404)"), "{err}");
     assert!(err.contains("--domain"), "{err}");
     assert_eq!(api.count(), 1);
@@ -327,8 +311,8 @@ fn not_found_names_the_domain_and_url_settings() {
 fn a_redirect_loop_is_not_retried_until_the_deadline() {
     let api = FakeApi::always(Reply::redirect("/api/account"));
     let (out, took, _) = validate(&api.url(), "5s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("redirect"), "{err}");
     assert!(
         took < Duration::from_secs(3),
@@ -349,16 +333,14 @@ fn plain_http_to_loopback_never_goes_through_a_proxy() {
         let (out, _) = {
             let start = Instant::now();
             let out = sb
-                .cmd()
+                .cmd(["validate", "--api-url", &api.url(), "--timeout", "5s", "--json"])
                 .env("ANACONDA_AUTH_API_KEY", &key)
                 .env(var, proxy.url())
-                .args(["validate", "--api-url", &api.url(), "--timeout", "5s", "--json"])
                 .timeout(Duration::from_secs(30))
-                .output()
-                .unwrap();
+                .run();
             (out, start.elapsed())
         };
-        assert_eq!(code(&out), 0, "{var}: {}", stderr(&out));
+        assert_eq!(out.exit().unwrap_or(-1), 0, "{var}: {}", out.stderr());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["validation"]["username"], "ci-bot", "{var}");
         assert_eq!(proxy.count(), 0, "{var}: the request went through the proxy");
@@ -373,7 +355,7 @@ fn a_username_cannot_inject_lines_into_the_log() {
     ));
     for json_flag in [false, true] {
         let (out, _, _) = validate(&api.url(), "5s", json_flag);
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
         for stream in [&out.stdout, &out.stderr] {
             let text = String::from_utf8_lossy(stream);
             assert!(!text.lines().any(|l| l.trim_start().starts_with("::")), "{text}");
@@ -395,8 +377,8 @@ fn an_error_detail_cannot_inject_lines_into_the_log() {
         r#"{"error":{"code":"auth_required\n::warning::injected\u001b]0;title\u0007"}}"#,
     ));
     let (out, _, _) = validate(&api.url(), "5s", true);
-    assert_eq!(code(&out), 6, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 6, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("auth_required"), "{err}");
     assert!(!err.lines().any(|l| l.trim_start().starts_with("::")), "{err}");
     assert!(!err.contains('\u{1b}'), "{err}");
@@ -413,7 +395,7 @@ fn a_long_username_holding_the_key_is_scrubbed_before_it_is_shortened() {
         Reply::json(200, &format!(r#"{{"user":{{"username":"{name}"}}}}"#))
     });
     let (out, _) = run(&sb, &key, &["validate", "--api-url", &api.url(), "--json"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.exit().unwrap_or(-1), 0, "{}", out.stderr());
     assert_no_leak("stdout", &out.stdout, &key);
     assert_no_leak("stderr", &out.stderr, &key);
 }
@@ -426,8 +408,8 @@ fn a_redirect_without_location_is_a_clear_error() {
         body: String::new(),
     });
     let (out, _, _) = validate(&api.url(), "5s", false);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(out.exit().unwrap_or(-1), 7, "{}", out.stderr());
+    let err = out.stderr();
     assert!(err.contains("answered 302 without saying where to go"), "{err}");
     assert_eq!(api.count(), 1);
 }

@@ -1,12 +1,11 @@
 //! `register` and `setup --register` against a fake `conda` on PATH that records its arguments and
 //! environment and behaves as `FAKE_CONDA_MODE` says.
 
-use std::process::Output;
 use std::time::Duration;
 
 use crate::common::*;
 
-const FAKE_CONDA: &str = r#"#!/bin/sh
+pub const FAKE_CONDA: &str = r#"#!/bin/sh
 # A stand-in for conda: logs argv and the job variables, answers per FAKE_CONDA_MODE.
 log="$FAKE_CONDA_LOG"
 printf '%s\n' "$*" >> "$log"
@@ -61,24 +60,18 @@ impl Conda {
         Self { sb, log }
     }
 
-    fn run(&self, mode: &str, key: Option<&str>, extra_env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut cmd = self.sb.cmd();
-        cmd.env("PATH", self.sb.path_with_bin())
+    fn run(&self, mode: &str, key: Option<&str>, extra_env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut cmd = self
+            .sb
+            .cmd(args)
+            .env("PATH", self.sb.path_with_bin())
             .env("FAKE_CONDA_LOG", &self.log)
             .env("FAKE_CONDA_MODE", mode)
             .timeout(Duration::from_secs(30));
         if let Some(k) = key {
-            cmd.env("ANACONDA_AUTH_API_KEY", k);
+            cmd = cmd.key(k);
         }
-        for (n, v) in extra_env {
-            cmd.env(n, v);
-        }
-        let out = cmd.args(args).output().unwrap();
-        if let Some(k) = key {
-            assert_no_leak("stdout", &out.stdout, k);
-            assert_no_leak("stderr", &out.stderr, k);
-        }
-        out
+        cmd.envs(extra_env).run()
     }
 
     fn calls(&self) -> Vec<String> {
@@ -156,12 +149,10 @@ fn install_failure_is_exit_9_with_condas_output() {
 fn no_conda_on_path_is_exit_9_with_a_clear_error() {
     let sb = Sandbox::new();
     let out = sb
-        .cmd()
+        .cmd(["register"])
         .env("PATH", sb.bin_dir())
-        .args(["register"])
         .timeout(Duration::from_secs(30))
-        .output()
-        .unwrap();
+        .run();
     assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("conda was not found on PATH"),
@@ -169,12 +160,8 @@ fn no_conda_on_path_is_exit_9_with_a_clear_error() {
         text(&out.stderr)
     );
 
-    let out = sb
-        .cmd()
-        .args(["register", "--conda", "/nonexistent/bin/conda"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(9));
+    let out = sb.cmd(["register", "--conda", "/nonexistent/bin/conda"]).run();
+    out.code(9);
     assert!(text(&out.stderr).contains("/nonexistent/bin/conda"));
 }
 

@@ -3,7 +3,7 @@
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -123,18 +123,15 @@ fn start_tls_server(dir: &Path) -> TlsServer {
     server
 }
 
-fn validate(sb: &Sandbox, key: &str, env: &[(&str, &str)], args: &[&str]) -> (Output, Duration) {
-    let mut cmd = sb.cmd();
-    cmd.env("ANACONDA_AUTH_API_KEY", key)
-        .timeout(Duration::from_secs(30));
-    for (n, v) in env {
-        cmd.env(n, v);
-    }
-    let start = Instant::now();
-    let out = cmd.arg("validate").args(args).output().unwrap();
-    let took = start.elapsed();
-    assert_no_leak("stdout", &out.stdout, key);
-    assert_no_leak("stderr", &out.stderr, key);
+fn validate(sb: &Sandbox, key: &str, env: &[(&str, &str)], args: &[&str]) -> (Run, Duration) {
+    let out = sb
+        .cmd(["validate"])
+        .args(args)
+        .key(key)
+        .envs(env)
+        .timeout(Duration::from_secs(30))
+        .run();
+    let took = out.took;
     (out, took)
 }
 
