@@ -487,6 +487,25 @@ sys.exit(1 if problems else 0)
 PY
 }
 
+# The template's hook block is gitlab/scripts/job.sh as scripts/package-gitlab-template.sh copies
+# it, and the check notices a script edited without copying it again.
+test_template_copy() {
+  local copy="${work}/template-copy"
+  "${root}/scripts/package-gitlab-template.sh" --check
+  mkdir -p "${copy}/scripts" "${copy}/gitlab/scripts" "${copy}/gitlab/templates"
+  cp "${root}/scripts/package-gitlab-template.sh" "${copy}/scripts/"
+  cp "${root}/gitlab/scripts/job.sh" "${copy}/gitlab/scripts/"
+  cp "${template}" "${copy}/gitlab/templates/"
+  printf '# an edit that was not copied into the template\n' >>"${copy}/gitlab/scripts/job.sh"
+  if "${copy}/scripts/package-gitlab-template.sh" --check >"${copy}/check.log" 2>&1; then
+    fail "--check accepted a template that lacks an edit of gitlab/scripts/job.sh"
+  fi
+  expect_in "${copy}/check.log" "is not up to date with gitlab/scripts/job.sh"
+  "${copy}/scripts/package-gitlab-template.sh"
+  "${copy}/scripts/package-gitlab-template.sh" --check
+  expect_in "${copy}/gitlab/templates/anaconda-ci-auth.yml" "# an edit that was not copied into the template"
+}
+
 test_lint() {
   local out="${work}/lint"
   mkdir -p "${out}"
@@ -516,11 +535,12 @@ PY
     "${root}/gitlab/examples/.gitlab-ci.yml" "${scenarios}"/*.gitlab-ci.yml "${out}"/readme-*.yml >"${out}/examples.log" 2>&1 ||
     { cat "${out}/examples.log"; return 1; }
   # The template's shell as POSIX sh. Excluded: SC2154 (the CI_* and input variables come from
-  # GitLab) and SC3067 (`test -O`: not POSIX, but dash, busybox, bash and ksh have it; see the
-  # dash and busybox tests).
-  shellcheck -s sh -e SC2154,SC3067 "${out}/before_script.sh" "${out}/after_script.sh" || return 1
+  # GitLab), SC3067 (`test -O`: not POSIX, but dash, busybox, bash and ksh have it; see the
+  # dash and busybox tests) and SC2329 (both hooks define all of gitlab/scripts/job.sh's
+  # functions, and each calls only its own).
+  shellcheck -s sh -e SC2154,SC3067,SC2329 "${out}/before_script.sh" "${out}/after_script.sh" || return 1
   yamllint -f parsable -c "${root}/.yamllint" "${root}/gitlab" "${root}/tests/gitlab" || return 1
-  (cd "${root}" && shellcheck -x tests/suites/40-gitlab.sh) || return 1
+  (cd "${root}" && shellcheck -x tests/suites/40-gitlab.sh gitlab/scripts/job.sh scripts/package-gitlab-template.sh) || return 1
 }
 
 # ---- main ------------------------------------------------------------------------------------
@@ -569,6 +589,7 @@ main() {
   run_test "the template's scripts run under dash (set -e)" test_dash
   run_test "the template's scripts run under busybox sh (set -e)" test_busybox_sh
   run_test "the template has only hidden jobs, no artifacts, no inputs in shell; README lists every input" test_template_shape
+  run_test "the template's hooks are gitlab/scripts/job.sh, copied by scripts/package-gitlab-template.sh" test_template_copy
   run_test "template, examples (also the README's) and scenarios pass the GitLab schema, yamllint, shellcheck" test_lint
 
   runner_finish "${suite}"
