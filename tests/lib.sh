@@ -104,6 +104,33 @@ expect_not_in() {
   if grep -qF -- "$2" "$1"; then fail "not expected in ${1##*/}: $2"; fi
 }
 
+# expect_lines FILE CHECK...: FILE (a captured log) passes every CHECK; reports each that fails.
+#   expect=TEXT          a line contains TEXT            expect_not=TEXT     no line contains TEXT
+#   expect_re=REGEX      a line matches REGEX (grep)     count=N:TEXT        N lines contain TEXT
+#   count_re=N:REGEX     N lines match REGEX
+expect_lines() {
+  local file="$1" spec value n status=0
+  shift
+  for spec in "$@"; do
+    value="${spec#*=}"
+    case "${spec}" in
+      expect=*) expect_in "${file}" "${value}" || status=1 ;;
+      expect_not=*) expect_not_in "${file}" "${value}" || status=1 ;;
+      expect_re=*) grep -q -- "${value}" "${file}" || fail "no line of ${file##*/} matches: ${value}" || status=1 ;;
+      count=* | count_re=*)
+        if [[ "${spec}" == count=* ]]; then
+          n="$(grep -cF -- "${value#*:}" "${file}" || true)"
+        else
+          n="$(grep -c -- "${value#*:}" "${file}" || true)"
+        fi
+        [[ "${n}" == "${value%%:*}" ]] || fail "${n} lines of ${file##*/} have '${value#*:}', expected ${value%%:*}" || status=1
+        ;;
+      *) fail "expect_lines: unknown check ${spec}" || status=1 ;;
+    esac
+  done
+  return "${status}"
+}
+
 # ---- the shell suites' runner ----------------------------------------------------------------
 #
 #   runner_init DIR [PATH...] counters to zero; logs and bookkeeping go under DIR/runner; the

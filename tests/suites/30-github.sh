@@ -80,95 +80,93 @@ act_run() {
   return "${rc}"
 }
 
-# ---- act scenarios -------------------------------------------------------------------------
+# ---- act scenarios ---------------------------------------------------------------------------
 
-test_keyring_masked() {
-  local log="${work}/keyring-masked.log"
-  act_run "${log}" -- push -W tests/github/workflows/keyring.yml
-  expect_in "${log}" "check-outputs: all outputs are set and consistent (keyring mode)"
-  expect_in "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-  # The binary registered masks before printing: act shows each ::add-mask:: command as ***.
-  check "add-mask commands were issued" grep -q '⚙  \*\*\*$' "${log}"
+# act_case TITLE NAME WORKFLOW [FIELD]...: one row of the act table, run as one test
+# (run_act_case): act runs tests/github/workflows/WORKFLOW.yml, then the checks.
+#   event=EVENT           the event (default: push)
+#   args="ARGS"           extra act arguments
+#   insecure              --insecure-secrets (act prints secrets unmasked: the leak scan then
+#                         sees everything the binary and the action print)
+#   set_env_echo=ignored  leave act's echo of ANACONDA_AUTH_API_KEY written to $GITHUB_ENV out of
+#                         the leak scan (see act_set_env_echo)
+#   tokens=PATH           the fake API received the canary key at PATH
+#   expect=TEXT, expect_re=REGEX, expect_not=TEXT, count=N:TEXT, count_re=N:REGEX
+#                         checks of act's log (expect_lines in tests/lib.sh; repeatable)
+act_case() {
+  local field
+  row_title="$1"
+  row_name="$2"
+  row_workflow="$3"
+  shift 3
+  row_event=push row_set_env_echo="" row_args=() row_checks=() row_tokens=()
+  for field in "$@"; do
+    case "${field}" in
+      event=*) row_event="${field#*=}" ;;
+      args=*) read -r -a row_args <<<"${field#*=}" ;;
+      insecure) row_args+=(--insecure-secrets) ;;
+      set_env_echo=ignored) row_set_env_echo=ignored ;;
+      tokens=*) row_tokens+=("${field#*=}") ;;
+      expect=* | expect_re=* | expect_not=* | count=* | count_re=*) row_checks+=("${field}") ;;
+      *)
+        echo "act_case ${row_name}: unknown field ${field}" >&2
+        return 1
+        ;;
+    esac
+  done
+  run_test "${row_title}" run_act_case
 }
 
-test_keyring_insecure() {
-  local log="${work}/keyring-insecure.log"
-  act_run "${log}" -- push -W tests/github/workflows/keyring.yml --insecure-secrets
-  expect_in "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+run_act_case() {
+  local log="${work}/${row_name}.log" path
+  if [[ -n "${row_set_env_echo}" ]]; then
+    leak_ignore "${act_set_env_echo}"
+  fi
+  act_run "${log}" -- "${row_event}" -W "tests/github/workflows/${row_workflow}.yml" "${row_args[@]}"
+  expect_lines "${log}" "${row_checks[@]}"
+  for path in "${row_tokens[@]}"; do
+    check "the fake API received the canary key at ${path}" grep -qF "${path} ${canary_sha256}" "${work}/tokens.log"
+  done
 }
 
-test_env_modes() {
-  local log="${work}/env-mode.log"
-  act_run "${log}" -- push -W tests/github/workflows/env-mode.yml
-  expect_in "${log}" "check-outputs: all outputs are set and consistent (env mode)"
-  expect_in "${log}" "check-outputs: all outputs are set and consistent (both mode)"
-  expect_in "${log}" "anaconda-auth loaded the job's key from the environment (sha256 matches)"
-  expect_in "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-}
-
-test_env_modes_insecure() {
-  local log="${work}/env-mode-insecure.log"
-  leak_ignore "${act_set_env_echo}"
-  act_run "${log}" -- push -W tests/github/workflows/env-mode.yml --insecure-secrets
-  expect_in "${log}" "anaconda-auth loaded the job's key from the environment (sha256 matches)"
-}
-
-test_expired() {
-  local log="${work}/expired.log"
-  act_run "${log}" -- push -W tests/github/workflows/expired.yml --insecure-secrets
-  expect_in "${log}" "check-failed: the action failed and left nothing behind"
-  check "both jobs checked the failure" test "$(grep -c 'check-failed: the action failed and left nothing behind' "${log}")" -eq 2
-  expect_in "${log}" "::error title=anaconda-ci-auth::the API key expired at 2023-07-11T15:19:46Z"
-  expect_in "${log}" "sooner than --min-validity allows"
-  check "both steps exited with 5 (key expired)" test "$(grep -c '] exit status 5$' "${log}")" -eq 2
-  expect_in "${log}" "anaconda-ci-auth: nothing to clean up"
-}
-
-test_bad_inputs() {
-  local log="${work}/inputs.log"
-  act_run "${log}" -- push -W tests/github/workflows/inputs.yml --insecure-secrets
-  check "both jobs checked the failure" test "$(grep -c 'check-failed: the action failed and left nothing behind' "${log}")" -eq 2
-  expect_in "${log}" "::error title=anaconda-ci-auth::input \`api-key\` is empty"
-  expect_in "${log}" "exit status 3"
-  expect_in "${log}" "::error title=anaconda-ci-auth::input \`mode\` is"
-  expect_in "${log}" "expected keyring, env or both"
-  expect_in "${log}" "exit status 2"
-}
-
-test_rejected() {
-  local log="${work}/rejected.log"
-  act_run "${log}" -- push -W tests/github/workflows/rejected.yml --insecure-secrets
-  expect_in "${log}" "check-failed: the action failed and left nothing behind"
-  expect_in "${log}" "::error title=anaconda-ci-auth::the Anaconda API rejected the key (401)"
-  expect_in "${log}" "exit status 6"
-  check "the fake API received the canary key" grep -qF "/reject/api/account ${canary_sha256}" "${work}/tokens.log"
-}
-
-test_online() {
-  local log="${work}/online.log"
-  act_run "${log}" -- push -W tests/github/workflows/online.yml --insecure-secrets
-  expect_in "${log}" "check-outputs: all outputs are set and consistent (keyring mode)"
-  expect_in "${log}" "::set-output:: username=ci-bot"
-  expect_in "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-  check "the fake API received the canary key" grep -qF "/ok/api/account ${canary_sha256}" "${work}/tokens.log"
-}
-
-test_cleanup() {
-  local log="${work}/cleanup.log"
-  leak_ignore "${act_set_env_echo}"
-  act_run "${log}" -- push -W tests/github/workflows/cleanup.yml --insecure-secrets
-  expect_in "${log}" "check-cleaned: the job directory and its files are gone"
-  expect_in "${log}" "anaconda-ci-auth: removed"
-  expect_in "${log}" "anaconda-ci-auth: nothing to clean up"
-}
-
-test_untrusted() {
-  local log="${work}/untrusted.log"
-  act_run "${log}" -- pull_request_target -W tests/github/workflows/untrusted.yml \
-    -e tests/github/fork-event.json --insecure-secrets
-  expect_in "${log}" "check-failed: the action failed and left nothing behind"
-  expect_in "${log}" "refusing to use the key on an untrusted trigger: pull_request_target from the fork \`evil/fork\`"
-  expect_in "${log}" "because it was explicitly allowed"
+# The act runs with the shape: one workflow, checks of its log and of the keys the fake API got.
+act_table() {
+  local failed_clean="check-failed: the action failed and left nothing behind"
+  local from_keyring="anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  local from_env="anaconda-auth loaded the job's key from the environment (sha256 matches)"
+  # In the masked run the binary registered masks before printing: act shows each ::add-mask::
+  # command as ***.
+  act_case "act: keyring mode, outputs, real anaconda-auth loads the key (masked run)" keyring-masked keyring \
+    expect="check-outputs: all outputs are set and consistent (keyring mode)" expect="${from_keyring}" \
+    expect_re='⚙  \*\*\*$'
+  act_case "act: keyring mode with --insecure-secrets never prints the key" keyring-insecure keyring insecure \
+    expect="${from_keyring}"
+  act_case "act: env and both modes export the key for anaconda-auth" env-mode env-mode \
+    expect="check-outputs: all outputs are set and consistent (env mode)" \
+    expect="check-outputs: all outputs are set and consistent (both mode)" expect="${from_env}" expect="${from_keyring}"
+  act_case "act: env and both modes with --insecure-secrets never print the key" env-mode-insecure env-mode \
+    insecure set_env_echo=ignored expect="${from_env}"
+  act_case "act: an expired or too short-lived key fails the step" expired expired insecure \
+    count="2:${failed_clean}" expect="::error title=anaconda-ci-auth::the API key expired at 2023-07-11T15:19:46Z" \
+    expect="sooner than --min-validity allows" count_re="2:] exit status 5$" \
+    expect="anaconda-ci-auth: nothing to clean up"
+  act_case "act: an empty api-key or a bad input fails before setup" inputs inputs insecure \
+    count="2:${failed_clean}" expect="::error title=anaconda-ci-auth::input \`api-key\` is empty" \
+    expect="exit status 3" expect="::error title=anaconda-ci-auth::input \`mode\` is" \
+    expect="expected keyring, env or both" expect="exit status 2"
+  act_case "act: a key the API rejects (401) fails the step" rejected rejected insecure \
+    expect="${failed_clean}" expect="::error title=anaconda-ci-auth::the Anaconda API rejected the key (401)" \
+    expect="exit status 6" tokens=/reject/api/account
+  act_case "act: online validation sets the username output" online online insecure \
+    expect="check-outputs: all outputs are set and consistent (keyring mode)" \
+    expect="::set-output:: username=ci-bot" expect="${from_keyring}" tokens=/ok/api/account
+  act_case "act: the cleanup sub-action leaves nothing behind" cleanup cleanup insecure set_env_echo=ignored \
+    expect="check-cleaned: the job directory and its files are gone" expect="anaconda-ci-auth: removed" \
+    expect="anaconda-ci-auth: nothing to clean up"
+  act_case "act: pull_request_target from a fork is refused unless allowed" untrusted untrusted \
+    event=pull_request_target args="-e tests/github/fork-event.json" insecure expect="${failed_clean}" \
+    expect="refusing to use the key on an untrusted trigger: pull_request_target from the fork \`evil/fork\`" \
+    expect="because it was explicitly allowed"
 }
 
 test_leak_check_catches_a_leak() {
@@ -413,16 +411,7 @@ main() {
   run_test "installer: a tampered asset is rejected and never run" test_installer_tampered
   run_test "installer: plain http, unknown versions and bad versions are refused" test_installer_refusals
   run_test "installer: path mode finds the binary on PATH" test_installer_path
-  run_test "act: keyring mode, outputs, real anaconda-auth loads the key (masked run)" test_keyring_masked
-  run_test "act: keyring mode with --insecure-secrets never prints the key" test_keyring_insecure
-  run_test "act: env and both modes export the key for anaconda-auth" test_env_modes
-  run_test "act: env and both modes with --insecure-secrets never print the key" test_env_modes_insecure
-  run_test "act: an expired or too short-lived key fails the step" test_expired
-  run_test "act: an empty api-key or a bad input fails before setup" test_bad_inputs
-  run_test "act: a key the API rejects (401) fails the step" test_rejected
-  run_test "act: online validation sets the username output" test_online
-  run_test "act: the cleanup sub-action leaves nothing behind" test_cleanup
-  run_test "act: pull_request_target from a fork is refused unless allowed" test_untrusted
+  act_table
   run_test "act: install download verifies the release; a tampered one fails" test_action_download
   run_test "act: the leak check catches a key printed on purpose (control)" test_leak_check_catches_a_leak
   run_test "ci.yml: the throw-away key reaches the action through GITHUB_ENV, not a dropped output" test_ci_test_key_not_an_output

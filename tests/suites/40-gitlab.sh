@@ -165,9 +165,9 @@ make_mirror() {
 #   vars="NAME=KIND..." the variables file (see write_vars; default: ANACONDA_AUTH_API_KEY=key)
 #   args="ARGS"         extra gitlab-ci-local arguments
 #   rc=N                gitlab-ci-local's exit code (default: 0)
-#   expect=TEXT         a line of the log contains TEXT (repeatable; @TMP@ is the job's TMPDIR)
-#   expect_re=REGEX     a line of the log matches REGEX (repeatable)
-#   expect_not=TEXT     no line of the log contains TEXT (repeatable)
+#   expect=TEXT, expect_re=REGEX, expect_not=TEXT, count=N:TEXT
+#                       checks of the log (expect_lines in tests/lib.sh; repeatable; @TMP@ in a
+#                       check is the job's TMPDIR)
 #   api_log="PATH N"    the fake API got PATH with the canary key and answered N
 #   job_dir=removed     the job printed its job directory, after_script removed it
 #   job_dirs=none       no job or binary directory is left in the job's TMPDIR
@@ -178,7 +178,7 @@ scenario() {
   shift 2
   row_file="${row_name}" row_api=ok row_vars="ANACONDA_AUTH_API_KEY=key" row_args="" row_rc=0
   row_job_dir="" row_job_dirs=""
-  row_expect=() row_expect_re=() row_expect_not=() row_api_log=()
+  row_checks=() row_api_log=()
   for field in "$@"; do
     case "${field}" in
       file=*) row_file="${field#*=}" ;;
@@ -186,9 +186,7 @@ scenario() {
       vars=*) row_vars="${field#*=}" ;;
       args=*) row_args="${field#*=}" ;;
       rc=*) row_rc="${field#*=}" ;;
-      expect=*) row_expect+=("${field#*=}") ;;
-      expect_re=*) row_expect_re+=("${field#*=}") ;;
-      expect_not=*) row_expect_not+=("${field#*=}") ;;
+      expect=* | expect_re=* | expect_not=* | count=*) row_checks+=("${field}") ;;
       api_log=*) row_api_log+=("${field#*=}") ;;
       job_dir=*) row_job_dir="${field#*=}" ;;
       job_dirs=*) row_job_dirs="${field#*=}" ;;
@@ -202,7 +200,7 @@ scenario() {
 }
 
 run_scenario() {
-  local dir vars="${work}/vars-${row_name}.yml" tmp="${work}/tmp-${row_name}" text line jd
+  local dir vars="${work}/vars-${row_name}.yml" tmp="${work}/tmp-${row_name}" line jd
   local -a var_pairs glcl_args
   read -r -a var_pairs <<<"${row_vars}"
   read -r -a glcl_args <<<"${row_args}"
@@ -210,15 +208,7 @@ run_scenario() {
   write_vars "${vars}" "${var_pairs[@]}"
   glcl "${dir}" "${row_name}" "${vars}" "${glcl_args[@]}"
   expect_rc "${row_rc}"
-  for text in "${row_expect[@]}"; do
-    expect_log "${text//@TMP@/${tmp}}"
-  done
-  for text in "${row_expect_re[@]}"; do
-    grep -q -- "${text}" "${last_log}" || fail "no line of the log matches: ${text}"
-  done
-  for text in "${row_expect_not[@]}"; do
-    expect_not_log "${text}"
-  done
+  expect_lines "${last_log}" "${row_checks[@]//@TMP@/${tmp}}"
   for line in "${row_api_log[@]}"; do
     grep -qx -- "${line% *} ${canary_sha256} ${line##* }" "${work}/api.log" ||
       fail "the fake API did not get the key at ${line% *} (answering ${line##* })"
