@@ -1,20 +1,20 @@
 #!/bin/sh
 # shellcheck disable=SC2154,SC3067  # CI_* and input variables come from GitLab; `test -O` below
-# anaconda-ci-auth's GitLab job hooks, as shell functions the template's before_script and
-# after_script call, one call per hook. POSIX sh, as job images vary (tested with bash, dash and busybox
-# sh); the installer run for download/source needs bash and curl. `test -O` is not POSIX, but
-# dash, busybox, bash and ksh have it.
+# anaconda-ci-auth's GitLab job hooks, as shell functions: the template's before_script and
+# after_script each make one call. POSIX sh, as job images vary (tested with bash, dash and
+# busybox sh); the installer run for download/source needs bash and curl. `test -O` is not POSIX,
+# but dash, busybox, bash and ksh have it.
 #
 # The template cannot fetch this file at run time (with install-method `path` nothing is fetched),
 # so scripts/package-gitlab-template.sh copies it into gitlab/templates/anaconda-ci-auth.yml;
 # edit it here, run that script, and the GitLab suite checks that the two agree.
 #
 # before_script runs with shell tracing off (the template's guard around the call): it reads the
-# key's variable and evaluates the job's environment. Their variables are prefixed `_aca_` and
-# unset before they return; `exit` stops the job, as a failed before_script line would.
+# key's variable and evaluates the job's environment. The functions' variables are prefixed
+# `_aca_` and unset before they return; `exit` stops the job, as a failed before_script line would.
 #   anaconda_ci_auth_before_script   anaconda_ci_auth_install, then anaconda_ci_auth_setup:
-#     anaconda_ci_auth_install      obtain the binary, check its version, export ANACONDA_CI_AUTH_BIN
-#     anaconda_ci_auth_setup        run `setup` with the key's variable, load the job's environment
+#     anaconda_ci_auth_install       obtain the binary, check its version, export ANACONDA_CI_AUTH_BIN
+#     anaconda_ci_auth_setup         run `setup` with the key's variable, load the job's environment
 #   anaconda_ci_auth_cleanup         after_script: run `cleanup` (a new shell, so it finds the job
 #                                    directory by CI_JOB_ID), remove the installed binary
 
