@@ -18,6 +18,7 @@ rounds="${BENCH_ROUNDS:-4}"
 round=1
 python="${root}/target/test-env/venv/bin/python"
 bin="${root}/target/release/anaconda-ci-auth"
+fake_api="${root}/tests/fixtures/fake_api.py"
 work=""
 shm=""
 server_pids=()
@@ -48,10 +49,13 @@ build() {
   (cd "${root}" && cargo build --release --locked --quiet)
 }
 
-# start_server IMPL VAR: starts benches/fake_api.py IMPL and sets VAR to its base URL once it listens.
+# start_server IMPL VAR: starts the shared fake API (tests/fixtures/fake_api.py) with the server
+# implementation IMPL (asyncio or stdlib), accepting only BENCH_KEY, and sets VAR to its base URL
+# once it listens.
 start_server() {
   local impl="$1" port_file="${work}/port-$1" i
-  python3 "${root}/benches/fake_api.py" "${impl}" "${port_file}" </dev/null >/dev/null &
+  python3 "${fake_api}" serve --server "${impl}" --port-file "${port_file}" --key-sha256 "${BENCH_KEY_SHA256}" \
+    </dev/null >/dev/null &
   server_pids+=("$!")
   for ((i = 0; i < 100; i++)); do
     [[ -s "${port_file}" ]] && break
@@ -116,8 +120,8 @@ online() {
 servers() {
   local fast="$1" slow="$2"
   echo "bench: fake API servers"
-  python3 "${root}/benches/fake_api.py" probe "${fast}" 2000 >"${out}/server-asyncio.probe"
-  python3 "${root}/benches/fake_api.py" probe "${slow}" 2000 >"${out}/server-stdlib.probe"
+  python3 "${fake_api}" probe "${fast}" 2000 --key-env BENCH_KEY >"${out}/server-asyncio.probe"
+  python3 "${fake_api}" probe "${slow}" 2000 --key-env BENCH_KEY >"${out}/server-stdlib.probe"
   bench servers "$((runs / 2))" \
     -n "curl vs asyncio fake API" "curl -fsS -o /dev/null -H @${work}/auth-header ${fast}/api/account" \
     -n "curl vs http.server fake API" "curl -fsS -o /dev/null -H @${work}/auth-header ${slow}/api/account"
@@ -162,8 +166,7 @@ main() {
 b = lambda d: base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).encode()).rstrip(b"=").decode()
 print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(time.time()) + 86400 * 365, "sub": "d04c356b-afd2-4b3e-80f2-403113e0974b"}) + ".bm90LWEtcmVhbC1zaWduYXR1cmU")')"
   export BENCH_KEY
-  BENCH_KEY_SHA256="$(printf 'Bearer %s' "${BENCH_KEY}" | sha256sum | cut -d' ' -f1)"
-  export BENCH_KEY_SHA256
+  BENCH_KEY_SHA256="$(printf '%s' "${BENCH_KEY}" | sha256sum | cut -d' ' -f1)"
   (umask 077 && printf 'Authorization: Bearer %s\n' "${BENCH_KEY}" >"${work}/auth-header")
   local fast slow
   start_server asyncio fast

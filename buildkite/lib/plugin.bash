@@ -95,9 +95,9 @@ check_name() {
 }
 
 # The installer: this repository's scripts/install-binary.sh when the plugin is used from a
-# checkout of the repository (`./buildkite`), else the identical copy in lib/ that a standalone
-# plugin repository carries, with checksums/ at the plugin root (the copies are kept identical by
-# the test suite).
+# checkout of the repository (`./buildkite`), else the copy in lib/ that a standalone plugin
+# repository carries, with checksums/ at the plugin root (both produced by
+# scripts/package-buildkite-plugin.sh, never edited by hand).
 installer() {
   local dir
   dir="$(plugin_dir)"

@@ -29,12 +29,12 @@ suite_setup_file() {
   export SUITE_OTHER_KEY
   SUITE_OTHER_KEY="$(make_jwt "$(($(date +%s) + 30 * 86400))" 0b1c9a52-5a1e-4a5b-9d49-7c3f2b8e6a10 "OTHER${canary_marker}")"
   export SUITE_CANARY_SHA256
-  SUITE_CANARY_SHA256="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)"
-  start_fake_api
+  SUITE_CANARY_SHA256="$(sha256_of "${canary_key}")"
+  start_suite_api
 }
 
 suite_teardown_file() {
-  stop_fake_api
+  stop_suite_api
 }
 
 # Per test: the canary from setup_file, a private TMPDIR (job directories land there) and HOME.
@@ -49,26 +49,17 @@ suite_setup() {
   : >"${log}"
 }
 
-start_fake_api() {
-  local port_file="${BATS_FILE_TMPDIR}/fake-api.port" i
+# The shared fake Anaconda API (tests/fixtures/fake_api.py, started through tests/lib.sh): accepts
+# only the canary key at /api/account and logs `PATH TOKEN_SHA256 STATUS` per request.
+start_suite_api() {
   export FAKE_API_LOG="${BATS_FILE_TMPDIR}/fake-api.log"
   : >"${FAKE_API_LOG}"
-  FAKE_API_KEY_SHA256="${SUITE_CANARY_SHA256}" "${venv}/bin/python" "${fixtures}/fake-api.py" \
-    "${port_file}" "${FAKE_API_LOG}" 3>&- &
-  echo "$!" >"${BATS_FILE_TMPDIR}/fake-api.pid"
-  for i in $(seq 1 100); do
-    [[ -s "${port_file}" ]] && break
-    sleep 0.05
-  done
-  [[ -s "${port_file}" ]] || {
-    echo "fake API did not start" >&2
-    return 1
-  }
-  FAKE_API_URL="http://127.0.0.1:$(cat "${port_file}")"
-  export FAKE_API_URL
+  start_fake_api "${BATS_FILE_TMPDIR}" --log "${FAKE_API_LOG}" --key-sha256 "${SUITE_CANARY_SHA256}"
+  echo "${fake_api_pid}" >"${BATS_FILE_TMPDIR}/fake-api.pid"
+  export FAKE_API_URL="${fake_api_url}"
 }
 
-stop_fake_api() {
+stop_suite_api() {
   local pid_file="${BATS_FILE_TMPDIR}/fake-api.pid"
   if [[ -f "${pid_file}" ]]; then
     kill "$(cat "${pid_file}")" 2>/dev/null || true

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# How the plugin obtains the binary: as a standalone plugin checkout (only the buildkite/ folder,
-# with its own copy of the installer and checksums), downloading a release from a mirror on
-# 127.0.0.1 and verifying it against the committed checksum, and refusing a tampered download.
+# How the plugin obtains the binary: as a standalone plugin checkout (the buildkite/ folder with its
+# own copy of the installer and checksums, made by scripts/package-buildkite-plugin.sh),
+# downloading a release from a mirror on 127.0.0.1 and verifying it against the committed checksum,
+# and refusing a tampered download.
 
 load helpers
 
@@ -30,9 +31,10 @@ teardown_file() {
 
 setup() {
   suite_setup
-  # A standalone plugin repository: only the plugin folder, nowhere near this repository.
+  # A standalone plugin repository, as the publishing step produces it: the plugin folder with
+  # its copy of the installer and checksums, nowhere near this repository.
   standalone="${BATS_TEST_TMPDIR}/anaconda-ci-auth-buildkite-plugin"
-  cp -R "${BATS_TEST_DIRNAME}/../../buildkite" "${standalone}"
+  "${root}/scripts/package-buildkite-plugin.sh" "${standalone}" >/dev/null
   export FAKE_AGENT_DIR="${BATS_TEST_TMPDIR}/agent-calls"
   export PATH="${fixtures}/bin:/usr/local/bin:/usr/bin:/bin"
   export BUILDKITE=true BUILDKITE_JOB_ID="5b0e7d0e-1111-4c2a-8d55-0a9c7e4f3b21"

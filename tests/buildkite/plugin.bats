@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Static checks of the plugin: lint, plugin.yml's schema and the README examples against it, and
-# the copies a standalone plugin repository carries staying identical to the repository's.
+# the copies a standalone plugin repository carries (made by scripts/package-buildkite-plugin.sh)
+# being identical to the repository's.
 
 load helpers
 
@@ -56,8 +57,29 @@ PY
 }
 
 @test "the plugin's installer and checksums are identical to the repository's" {
-  run diff "${root}/scripts/install-binary.sh" "${plugin}/lib/install-binary.sh"
+  local out="${BATS_TEST_TMPDIR}/package"
+  run "${root}/scripts/package-buildkite-plugin.sh" "${out}"
   assert_success
-  run diff -r "${root}/checksums" "${plugin}/checksums"
+  run diff "${root}/scripts/install-binary.sh" "${out}/lib/install-binary.sh"
   assert_success
+  run diff -r "${root}/checksums" "${out}/checksums"
+  assert_success
+  # The rest of the package is the plugin folder as committed.
+  run diff -r -x install-binary.sh -x checksums "${plugin}" "${out}"
+  assert_success
+}
+
+@test "no hand-kept copy of the installer or checksums is committed in the plugin folder" {
+  run git -C "${root}" ls-files -- buildkite/lib/install-binary.sh buildkite/checksums
+  assert_success
+  assert_output ""
+}
+
+@test "the packaging step refuses a non-empty output directory" {
+  local out="${BATS_TEST_TMPDIR}/package"
+  mkdir -p "${out}"
+  touch "${out}/keep"
+  run "${root}/scripts/package-buildkite-plugin.sh" "${out}"
+  assert_failure
+  assert_output --partial "is not an empty directory"
 }

@@ -2,23 +2,26 @@
 
 Owns: running the anaconda-ci-auth binary and the real anaconda-auth library in child processes
 with a throw-away HOME and a minimal environment, checking every captured output for the key and
-its derived forms, the in-process fake Anaconda API, and the tiny test registry used by run.py.
+its derived forms (tests/fixtures/canary.py), the in-process fake Anaconda API
+(tests/fixtures/fake_api.py), and the tiny test registry used by run.py.
 The key is only ever handed to children through environment variables, never through argv.
 """
 
 import base64
 import hashlib
-import http.server
 import json
 import subprocess
+import sys
 import tempfile
-import threading
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+from canary import SUB, entry_payload, leak_forms, make_jwt  # noqa: E402,F401  (one definition, re-exported)
+from fake_api import FakeApi  # noqa: E402,F401  (the shared fake Anaconda API, re-exported)
 
 CASES = []
 LIB_VERSIONS = ("0.15.3", "0.14.2")
 SPEC_SHA256 = "b44ccb04388c6ed0f4f50f8e4db093a7132c9206256fb69b20c03bea24bb4db2"
-SUB = "d04c356b-afd2-4b3e-80f2-403113e0974b"
 KEY_ENV = "CI_SECRET_KEY"
 TIMEOUT = 90
 
@@ -52,36 +55,9 @@ def sha(value):
     return hashlib.sha256(value).hexdigest()
 
 
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def make_jwt(exp, sub=SUB, marker=None):
-    """An unsigned Anaconda-style API key (same shape as tests/lib.sh make_jwt)."""
-    header = {"alg": "RS256", "kid": "default", "typ": "JWT"}
-    payload = {"exp": exp, "sub": sub}
-    if marker is not None:
-        payload["canary"] = marker
-    parts = [json.dumps(p, separators=(",", ":")).encode() for p in (header, payload)]
-    return ".".join([b64url(parts[0]), b64url(parts[1]), b64url(b"not-a-real-signature")])
-
-
 def spec_key():
     """The fake JWT of the spec's 360-byte keyring example."""
     return make_jwt(4102444800)
-
-
-def entry_payload(key, domain):
-    return '{"domain":"%s","api_key":"%s","repo_tokens":[],"version":2}' % (domain, key)
-
-
-def leak_forms(key, domains=("anaconda.com",)):
-    """The key and the forms derived from it that must never be printed (as tests/lib.sh)."""
-    raw = key.encode()
-    forms = {key, "Bearer " + key, base64.b64encode(raw).decode(), b64url(raw)}
-    for domain in domains:
-        forms.add(base64.b64encode(entry_payload(key, domain).encode()).decode())
-    return forms
 
 
 class World:
@@ -235,44 +211,6 @@ from anaconda_auth.token import TokenInfo
 TokenInfo(api_key=os.environ["COMPAT_KEY"], domain=os.environ["COMPAT_DOMAIN"]).save()
 print(json.dumps({"saved": True}))
 """
-
-
-class FakeApi:
-    """A fake Anaconda API on 127.0.0.1 recording the SHA-256 of each Authorization header."""
-
-    def __init__(self, accepted_keys):
-        self.accepted = {sha("Bearer " + k) for k in accepted_keys}
-        self.seen = []
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                auth = self.headers.get("Authorization")
-                api.seen.append({"path": self.path, "auth_sha": sha(auth) if auth else None,
-                                 "user_agent": self.headers.get("User-Agent")})
-                ok = self.path == "/api/account" and auth is not None and sha(auth) in api.accepted
-                body = {"user": {"username": "ci-bot"}} if ok else {"error": {"code": "auth_required"}}
-                data = json.dumps(body).encode()
-                self.send_response(200 if ok else 401)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def read_env_file(path):

@@ -1,6 +1,6 @@
 """Online: the Authorization header of anaconda-ci-auth and of the library's own client agree.
 
-Owns: a fake Anaconda API on 127.0.0.1 (compat.FakeApi) recording header hashes; `validate
+Owns: the fake Anaconda API on 127.0.0.1 (tests/fixtures/fake_api.py) recording header hashes; `validate
 --api-url` and `setup --api-url` from the binary, BaseClient().account from the library reading the
 keyring we wrote; a key the API rejects.
 """
@@ -12,7 +12,7 @@ from compat import KEY_ENV, LIB_VERSIONS, PROBE_CLIENT, FakeApi, case, check, ma
 
 @case("online-same-authorization-header", LIB_VERSIONS)
 def online_header(t, version):
-    with FakeApi([t.world.canary]) as api:
+    with FakeApi([sha(t.world.canary)]) as api:
         t.bin("validate", "--api-key-env", KEY_ENV, "--ci", "none", "--api-url", api.url)
         check(len(api.seen) == 1, f"validate made {len(api.seen)} requests")
         ours = api.seen[-1]
@@ -34,7 +34,7 @@ def online_header(t, version):
 def online_rejected(t):
     other = make_jwt(4102444800, marker="REJECTED")
     t.world.watch(other)
-    with FakeApi([t.world.canary]) as api:
+    with FakeApi([sha(t.world.canary)]) as api:
         t.bin("validate", "--api-key-env", KEY_ENV, "--ci", "none", "--api-url", api.url, key=other, expect=6)
         check(api.seen and api.seen[-1]["auth_sha"] == sha("Bearer " + other), "the rejected key was not sent")
         job = t.path("job")

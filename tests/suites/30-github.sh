@@ -4,7 +4,8 @@
 # binary installer against a loopback release server, and lints the action files and workflows
 # (zizmor, actionlint, check-jsonschema, shellcheck, yamllint).
 # Everything runs in a network namespace that has only loopback: no test can reach the network.
-# The canary key is given to act through a secrets file, and every captured log is checked for it.
+# The canary key is given to act through a secrets file; the shared runner (tests/lib.sh) checks
+# every test's output, which includes act's log, for it.
 set -euo pipefail
 
 suite_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,16 +21,11 @@ fi
 . "${suite_root}/tests/lib.sh"
 cd "${root}"
 
-passed=0
-failed=0
 work="$(mktemp -d "${TMPDIR:-/tmp}/github-suite.XXXXXXXX")"
-server_pid=""
 
 finish() {
-  if [[ -n "${server_pid}" ]]; then
-    kill "${server_pid}" 2>/dev/null || true
-    wait "${server_pid}" 2>/dev/null || true
-  fi
+  stop_fake_api
+  runner_stop_tracked
   if [[ -n "${GITHUB_SUITE_KEEP:-}" ]]; then
     echo "github suite: kept ${work}"
   else
@@ -38,62 +34,10 @@ finish() {
 }
 trap finish EXIT
 
-# ---- harness -------------------------------------------------------------------------------
-
-# run_test NAME FUNCTION: runs one test, with its output in ${work}/logs/<n>.log, and counts it.
-run_test() {
-  local name="$1" fn="$2" log
-  log="${work}/logs/$((passed + failed + 1)).log"
-  mkdir -p "${work}/logs"
-  local rc=0
-  # Not in an `if` condition: errexit is ignored there, even in a subshell, and then only the
-  # test's last command would count.
-  set +e
-  (
-    set -euo pipefail
-    "${fn}"
-  ) >"${log}" 2>&1
-  rc=$?
-  set -e
-  if ((rc == 0)); then
-    passed=$((passed + 1))
-    echo "ok - ${name}"
-  else
-    failed=$((failed + 1))
-    echo "FAIL - ${name}"
-    sed 's/^/    | /' "${log}" | tail -n 60
-  fi
-}
-
-check() {
-  local what="$1"
-  shift
-  if ! "$@"; then
-    echo "check failed: ${what}"
-    return 1
-  fi
-}
-
-log_has() {
-  grep -qF -- "$2" "$1" || {
-    echo "expected in $(basename "$1"): $2"
-    return 1
-  }
-}
-
-# no_leak LOG: neither the canary key nor the expired key (or a derived form) is in LOG.
-no_leak() {
-  assert_no_leak "$1" "${canary_key}" && assert_no_leak "$1" "${expired_key}"
-}
-
-# no_leak_insecure LOG: no_leak for a run with --insecure-secrets. act itself echoes what a step
-# appended to $GITHUB_ENV (`::set-env:: NAME=value`), which the GitHub runner never prints, so
-# act's echo of ANACONDA_AUTH_API_KEY (env and both modes) is dropped first; nothing else is.
-no_leak_insecure() {
-  local filtered="$1.filtered"
-  grep -vE '^\[[^]]*\] +⚙  ::set-env:: ANACONDA_AUTH_API_KEY=' "$1" >"${filtered}" || true
-  no_leak "${filtered}"
-}
+# act with --insecure-secrets echoes what a step appended to $GITHUB_ENV (`::set-env::
+# NAME=value`), which the GitHub runner never prints; a test that runs env mode that way drops
+# act's echo of ANACONDA_AUTH_API_KEY (and nothing else) from the leak scan with this.
+act_set_env_echo='^\[[^]]*\] +⚙  ::set-env:: ANACONDA_AUTH_API_KEY='
 
 # ---- fixtures ------------------------------------------------------------------------------
 
@@ -104,21 +48,10 @@ setup_fixtures() {
     umask 077
     printf 'ANACONDA_API_KEY=%s\nEXPIRED_API_KEY=%s\n' "${canary_key}" "${expired_key}" >"${work}/act.secrets"
   )
-  canary_sha256="$(printf '%s' "${canary_key}" | sha256sum | cut -d ' ' -f 1)"
+  canary_sha256="$(sha256_of "${canary_key}")"
   : >"${work}/tokens.log"
-  python3 "${root}/tests/github/fake_server.py" --port-file "${work}/port" \
-    --token-log "${work}/tokens.log" --files "${work}/release" &
-  server_pid=$!
-  local _
-  for _ in $(seq 50); do
-    [[ -s "${work}/port" ]] && break
-    sleep 0.1
-  done
-  [[ -s "${work}/port" ]] || {
-    echo "the fake server did not start"
-    exit 1
-  }
-  fake_base="http://127.0.0.1:$(cat "${work}/port")"
+  start_fake_api "${work}" --log "${work}/tokens.log" --files "${work}/release"
+  fake_base="${fake_api_url}"
   cat >"${work}/act.env" <<EOF
 ANACONDA_CI_AUTH_TEST_PYTHON=${venv}/bin/python
 CANARY_SHA256=${canary_sha256}
@@ -147,107 +80,98 @@ act_run() {
   return "${rc}"
 }
 
-# ---- act scenarios -------------------------------------------------------------------------
+# ---- act scenarios ---------------------------------------------------------------------------
 
-test_keyring_masked() {
-  local log="${work}/keyring-masked.log"
-  act_run "${log}" -- push -W tests/github/workflows/keyring.yml
-  log_has "${log}" "check-outputs: all outputs are set and consistent (keyring mode)"
-  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-  # The binary registered masks before printing: act shows each ::add-mask:: command as ***.
-  check "add-mask commands were issued" grep -q '⚙  \*\*\*$' "${log}"
-  no_leak "${log}"
+# act_case TITLE NAME WORKFLOW [FIELD]...: one row of the act table, run as one test
+# (run_act_case): act runs tests/github/workflows/WORKFLOW.yml, then the checks.
+#   event=EVENT           the event (default: push)
+#   args="ARGS"           extra act arguments
+#   insecure              --insecure-secrets (act prints secrets unmasked: the leak scan then
+#                         sees everything the binary and the action print)
+#   set_env_echo=ignored  leave act's echo of ANACONDA_AUTH_API_KEY written to $GITHUB_ENV out of
+#                         the leak scan (see act_set_env_echo)
+#   tokens=PATH           the fake API received the canary key at PATH
+#   expect=TEXT, expect_re=REGEX, expect_not=TEXT, count=N:TEXT, count_re=N:REGEX
+#                         checks of act's log (expect_lines in tests/lib.sh; repeatable)
+act_case() {
+  local field
+  row_title="$1"
+  row_name="$2"
+  row_workflow="$3"
+  shift 3
+  row_event=push row_set_env_echo="" row_args=() row_checks=() row_tokens=()
+  for field in "$@"; do
+    case "${field}" in
+      event=*) row_event="${field#*=}" ;;
+      args=*) read -r -a row_args <<<"${field#*=}" ;;
+      insecure) row_args+=(--insecure-secrets) ;;
+      set_env_echo=ignored) row_set_env_echo=ignored ;;
+      tokens=*) row_tokens+=("${field#*=}") ;;
+      expect=* | expect_re=* | expect_not=* | count=* | count_re=*) row_checks+=("${field}") ;;
+      *)
+        echo "act_case ${row_name}: unknown field ${field}" >&2
+        return 1
+        ;;
+    esac
+  done
+  run_test "${row_title}" run_act_case
 }
 
-test_keyring_insecure() {
-  local log="${work}/keyring-insecure.log"
-  act_run "${log}" -- push -W tests/github/workflows/keyring.yml --insecure-secrets
-  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-  no_leak "${log}"
+run_act_case() {
+  local log="${work}/${row_name}.log" path
+  if [[ -n "${row_set_env_echo}" ]]; then
+    leak_ignore "${act_set_env_echo}"
+  fi
+  act_run "${log}" -- "${row_event}" -W "tests/github/workflows/${row_workflow}.yml" "${row_args[@]}"
+  expect_lines "${log}" "${row_checks[@]}"
+  for path in "${row_tokens[@]}"; do
+    check "the fake API received the canary key at ${path}" grep -qF "${path} ${canary_sha256}" "${work}/tokens.log"
+  done
 }
 
-test_env_modes() {
-  local log="${work}/env-mode.log"
-  act_run "${log}" -- push -W tests/github/workflows/env-mode.yml
-  log_has "${log}" "check-outputs: all outputs are set and consistent (env mode)"
-  log_has "${log}" "check-outputs: all outputs are set and consistent (both mode)"
-  log_has "${log}" "anaconda-auth loaded the job's key from the environment (sha256 matches)"
-  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-  no_leak "${log}"
-}
-
-test_env_modes_insecure() {
-  local log="${work}/env-mode-insecure.log"
-  act_run "${log}" -- push -W tests/github/workflows/env-mode.yml --insecure-secrets
-  log_has "${log}" "anaconda-auth loaded the job's key from the environment (sha256 matches)"
-  no_leak_insecure "${log}"
-}
-
-test_expired() {
-  local log="${work}/expired.log"
-  act_run "${log}" -- push -W tests/github/workflows/expired.yml --insecure-secrets
-  log_has "${log}" "check-failed: the action failed and left nothing behind"
-  check "both jobs checked the failure" test "$(grep -c 'check-failed: the action failed and left nothing behind' "${log}")" -eq 2
-  log_has "${log}" "::error title=anaconda-ci-auth::the API key expired at 2023-07-11T15:19:46Z"
-  log_has "${log}" "sooner than --min-validity allows"
-  check "both steps exited with 5 (key expired)" test "$(grep -c '] exit status 5$' "${log}")" -eq 2
-  log_has "${log}" "anaconda-ci-auth: nothing to clean up"
-  no_leak "${log}"
-}
-
-test_bad_inputs() {
-  local log="${work}/inputs.log"
-  act_run "${log}" -- push -W tests/github/workflows/inputs.yml --insecure-secrets
-  check "both jobs checked the failure" test "$(grep -c 'check-failed: the action failed and left nothing behind' "${log}")" -eq 2
-  log_has "${log}" "::error title=anaconda-ci-auth::input \`api-key\` is empty"
-  log_has "${log}" "exit status 3"
-  log_has "${log}" "::error title=anaconda-ci-auth::input \`mode\` is"
-  log_has "${log}" "expected keyring, env or both"
-  log_has "${log}" "exit status 2"
-  no_leak "${log}"
-}
-
-test_rejected() {
-  local log="${work}/rejected.log"
-  act_run "${log}" -- push -W tests/github/workflows/rejected.yml --insecure-secrets
-  log_has "${log}" "check-failed: the action failed and left nothing behind"
-  log_has "${log}" "::error title=anaconda-ci-auth::the Anaconda API rejected the key (401)"
-  log_has "${log}" "exit status 6"
-  check "the fake API received the canary key" grep -qF "/reject/api/account ${canary_sha256}" "${work}/tokens.log"
-  no_leak "${log}"
-}
-
-test_online() {
-  local log="${work}/online.log"
-  act_run "${log}" -- push -W tests/github/workflows/online.yml --insecure-secrets
-  log_has "${log}" "check-outputs: all outputs are set and consistent (keyring mode)"
-  log_has "${log}" "::set-output:: username=ci-bot"
-  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-  check "the fake API received the canary key" grep -qF "/ok/api/account ${canary_sha256}" "${work}/tokens.log"
-  no_leak "${log}"
-}
-
-test_cleanup() {
-  local log="${work}/cleanup.log"
-  act_run "${log}" -- push -W tests/github/workflows/cleanup.yml --insecure-secrets
-  log_has "${log}" "check-cleaned: the job directory and its files are gone"
-  log_has "${log}" "anaconda-ci-auth: removed"
-  log_has "${log}" "anaconda-ci-auth: nothing to clean up"
-  no_leak_insecure "${log}"
-}
-
-test_untrusted() {
-  local log="${work}/untrusted.log"
-  act_run "${log}" -- pull_request_target -W tests/github/workflows/untrusted.yml \
-    -e tests/github/fork-event.json --insecure-secrets
-  log_has "${log}" "check-failed: the action failed and left nothing behind"
-  log_has "${log}" "refusing to use the key on an untrusted trigger: pull_request_target from the fork \`evil/fork\`"
-  log_has "${log}" "because it was explicitly allowed"
-  no_leak "${log}"
+# The act runs with the shape: one workflow, checks of its log and of the keys the fake API got.
+act_table() {
+  local failed_clean="check-failed: the action failed and left nothing behind"
+  local from_keyring="anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  local from_env="anaconda-auth loaded the job's key from the environment (sha256 matches)"
+  # In the masked run the binary registered masks before printing: act shows each ::add-mask::
+  # command as ***.
+  act_case "act: keyring mode, outputs, real anaconda-auth loads the key (masked run)" keyring-masked keyring \
+    expect="check-outputs: all outputs are set and consistent (keyring mode)" expect="${from_keyring}" \
+    expect_re='⚙  \*\*\*$'
+  act_case "act: keyring mode with --insecure-secrets never prints the key" keyring-insecure keyring insecure \
+    expect="${from_keyring}"
+  act_case "act: env and both modes export the key for anaconda-auth" env-mode env-mode \
+    expect="check-outputs: all outputs are set and consistent (env mode)" \
+    expect="check-outputs: all outputs are set and consistent (both mode)" expect="${from_env}" expect="${from_keyring}"
+  act_case "act: env and both modes with --insecure-secrets never print the key" env-mode-insecure env-mode \
+    insecure set_env_echo=ignored expect="${from_env}"
+  act_case "act: an expired or too short-lived key fails the step" expired expired insecure \
+    count="2:${failed_clean}" expect="::error title=anaconda-ci-auth::the API key expired at 2023-07-11T15:19:46Z" \
+    expect="sooner than --min-validity allows" count_re="2:] exit status 5$" \
+    expect="anaconda-ci-auth: nothing to clean up"
+  act_case "act: an empty api-key or a bad input fails before setup" inputs inputs insecure \
+    count="2:${failed_clean}" expect="::error title=anaconda-ci-auth::input \`api-key\` is empty" \
+    expect="exit status 3" expect="::error title=anaconda-ci-auth::input \`mode\` is" \
+    expect="expected keyring, env or both" expect="exit status 2"
+  act_case "act: a key the API rejects (401) fails the step" rejected rejected insecure \
+    expect="${failed_clean}" expect="::error title=anaconda-ci-auth::the Anaconda API rejected the key (401)" \
+    expect="exit status 6" tokens=/reject/api/account
+  act_case "act: online validation sets the username output" online online insecure \
+    expect="check-outputs: all outputs are set and consistent (keyring mode)" \
+    expect="::set-output:: username=ci-bot" expect="${from_keyring}" tokens=/ok/api/account
+  act_case "act: the cleanup sub-action leaves nothing behind" cleanup cleanup insecure set_env_echo=ignored \
+    expect="check-cleaned: the job directory and its files are gone" expect="anaconda-ci-auth: removed" \
+    expect="anaconda-ci-auth: nothing to clean up"
+  act_case "act: pull_request_target from a fork is refused unless allowed" untrusted untrusted \
+    event=pull_request_target args="-e tests/github/fork-event.json" insecure expect="${failed_clean}" \
+    expect="refusing to use the key on an untrusted trigger: pull_request_target from the fork \`evil/fork\`" \
+    expect="because it was explicitly allowed"
 }
 
 test_leak_check_catches_a_leak() {
   local log="${work}/leak-control.log"
+  expect_leak
   act_run "${log}" -- push -W tests/github/workflows/leak-control.yml --insecure-secrets
   if assert_no_leak "${log}" "${canary_key}" 2>/dev/null; then
     echo "the leak check missed a key printed on purpose"
@@ -292,13 +216,12 @@ test_action_download() {
   make_release_checkout "${copy}"
   printf 'ANACONDA_CI_AUTH_DOWNLOAD_BASE=%s/files\n' "${fake_base}" >>"${work}/act.env"
   act_run "${log}" "${copy}" -- push -W "${copy}/tests/github/workflows/download.yml" --insecure-secrets
-  log_has "${log}" "install-binary: verified anaconda-ci-auth-"
-  log_has "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
-  log_has "${log}" "check-cleaned: the job directory and its files are gone"
-  log_has "${log}" "checksum mismatch for anaconda-ci-auth-0.0.1-tampered-"
-  log_has "${log}" "check-failed: the action failed and left nothing behind"
+  expect_in "${log}" "install-binary: verified anaconda-ci-auth-"
+  expect_in "${log}" "anaconda-auth loaded the job's key from the job keyring (sha256 matches)"
+  expect_in "${log}" "check-cleaned: the job directory and its files are gone"
+  expect_in "${log}" "checksum mismatch for anaconda-ci-auth-0.0.1-tampered-"
+  expect_in "${log}" "check-failed: the action failed and left nothing behind"
   check "the tampered asset never ran" test ! -e "${work}/TAMPERED-ASSET-RAN"
-  no_leak "${log}"
 }
 
 # ---- the shared installer on its own --------------------------------------------------------
@@ -328,8 +251,8 @@ test_installer_good_checksum() {
   cat "${dir}/err"
   check "stdout is the installed path" test "${out}" = "${dir}/inst/bin/anaconda-ci-auth"
   check "the binary is executable" test -x "${out}"
-  log_has "${dir}/err" "verified anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
-  log_has "${dir}/err" "anaconda-ci-auth 9.9.9 (fake release)"
+  expect_in "${dir}/err" "verified anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
+  expect_in "${dir}/err" "anaconda-ci-auth 9.9.9 (fake release)"
   # The default version is the checkout's Cargo.toml version; v-prefixed versions work too.
   out="$(installer "${fake_base}/files" "${dir}/inst" "${dir}" v9.9.9 2>/dev/null)"
   check "an explicit vX.Y.Z works" test "${out}" = "${dir}/inst/bin/anaconda-ci-auth"
@@ -345,8 +268,8 @@ test_installer_tampered() {
   cat "${dir}/err"
   check "the installer fails" test "${rc}" -eq 1
   check "nothing on stdout" test -z "${out}"
-  log_has "${dir}/err" "checksum mismatch for anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
-  log_has "${dir}/err" "the download was deleted and not run"
+  expect_in "${dir}/err" "checksum mismatch for anaconda-ci-auth-9.9.9-x86_64-unknown-linux-musl"
+  expect_in "${dir}/err" "the download was deleted and not run"
   check "the tampered asset was not executed" test ! -e "${dir}/EXECUTED"
   check "nothing is left in the install dir" test -z "$(ls -A "${dir}/inst/bin")"
 }
@@ -358,17 +281,17 @@ test_installer_refusals() {
   installer "http://example.com/files" "${dir}/inst" "${dir}" 2>"${dir}/err1" || rc=$?
   cat "${dir}/err1"
   check "plain http to a non-loopback host is refused" test "${rc}" -eq 1
-  log_has "${dir}/err1" "only https:// (or http:// to a loopback address) is allowed"
+  expect_in "${dir}/err1" "only https:// (or http:// to a loopback address) is allowed"
   rc=0
   installer "${fake_base}/files" "${dir}/inst" "${dir}" 1.2.3 2>"${dir}/err2" || rc=$?
   cat "${dir}/err2"
   check "a version without a checksums file is refused" test "${rc}" -eq 1
-  log_has "${dir}/err2" "no checksums for version 1.2.3"
+  expect_in "${dir}/err2" "no checksums for version 1.2.3"
   check "nothing was downloaded for it" test -z "$(ls -A "${dir}/inst/bin" 2>/dev/null)"
   rc=0
   installer "${fake_base}/files" "${dir}/inst" "${dir}" '1.0;id' 2>"${dir}/err3" || rc=$?
   check "a malformed version is refused" test "${rc}" -eq 1
-  log_has "${dir}/err3" "is not a version like 1.2.3"
+  expect_in "${dir}/err3" "is not a version like 1.2.3"
   # An install directory that another user created first (the suite runs as root; nobody owns it).
   mkdir -p "${dir}/foreign/bin"
   chown -R 65534:65534 "${dir}/foreign"
@@ -376,7 +299,7 @@ test_installer_refusals() {
   installer "${fake_base}/files" "${dir}/foreign" "${dir}" 2>"${dir}/err4" || rc=$?
   cat "${dir}/err4"
   check "another user's install directory is refused" test "${rc}" -eq 1
-  log_has "${dir}/err4" "belongs to another user"
+  expect_in "${dir}/err4" "belongs to another user"
   check "nothing was downloaded into it" test -z "$(ls -A "${dir}/foreign/bin")"
 }
 
@@ -420,7 +343,7 @@ test_zizmor() {
   local out
   out="$(zizmor --offline "${action_files[@]}" "${workflow_files[@]}" 2>&1)"
   echo "${out}"
-  log_has <(echo "${out}") "No findings to report"
+  expect_in <(echo "${out}") "No findings to report"
 }
 
 test_zizmor_catches_injection() {
@@ -433,7 +356,7 @@ test_zizmor_catches_injection() {
     echo "zizmor did not flag an input expanded inside run:"
     return 1
   fi
-  log_has "${dir}/out" "template-injection"
+  expect_in "${dir}/out" "template-injection"
 }
 
 test_no_expressions_in_run() {
@@ -474,6 +397,7 @@ test_yamllint() {
 # ---- main ----------------------------------------------------------------------------------
 
 main() {
+  runner_init "${work}"
   setup_fixtures
   collect_workflows
   run_test "zizmor --offline: no findings on the action files and workflows" test_zizmor
@@ -487,21 +411,11 @@ main() {
   run_test "installer: a tampered asset is rejected and never run" test_installer_tampered
   run_test "installer: plain http, unknown versions and bad versions are refused" test_installer_refusals
   run_test "installer: path mode finds the binary on PATH" test_installer_path
-  run_test "act: keyring mode, outputs, real anaconda-auth loads the key (masked run)" test_keyring_masked
-  run_test "act: keyring mode with --insecure-secrets never prints the key" test_keyring_insecure
-  run_test "act: env and both modes export the key for anaconda-auth" test_env_modes
-  run_test "act: env and both modes with --insecure-secrets never print the key" test_env_modes_insecure
-  run_test "act: an expired or too short-lived key fails the step" test_expired
-  run_test "act: an empty api-key or a bad input fails before setup" test_bad_inputs
-  run_test "act: a key the API rejects (401) fails the step" test_rejected
-  run_test "act: online validation sets the username output" test_online
-  run_test "act: the cleanup sub-action leaves nothing behind" test_cleanup
-  run_test "act: pull_request_target from a fork is refused unless allowed" test_untrusted
+  act_table
   run_test "act: install download verifies the release; a tampered one fails" test_action_download
   run_test "act: the leak check catches a key printed on purpose (control)" test_leak_check_catches_a_leak
   run_test "ci.yml: the throw-away key reaches the action through GITHUB_ENV, not a dropped output" test_ci_test_key_not_an_output
-  echo "github: ${passed} passed, ${failed} failed"
-  ((failed == 0))
+  runner_finish github
 }
 
 main "$@"

@@ -2,9 +2,11 @@
 # GitLab CI integration: runs gitlab/templates/anaconda-ci-auth.yml in the real runner
 # gitlab-ci-local (shell executor, offline) as a component, a local include with inputs and a
 # project include, one throw-away git repository per scenario (tests/gitlab/scenarios/). The real
-# anaconda-auth library checks the key inside the jobs (tests/gitlab/key_probe.py); a fake API on
-# 127.0.0.1 (tests/gitlab/fake_api.py) answers online validation. Every run's output and the
-# runner's .gitlab-ci-local/ files are checked for the key. Also lints the template and examples.
+# anaconda-auth library checks the key inside the jobs (tests/gitlab/key_probe.py); the shared fake
+# API on 127.0.0.1 (tests/fixtures/fake_api.py) answers online validation and serves the release
+# mirror. Most scenarios are rows of one table (scenario_table); the shared runner (tests/lib.sh)
+# checks every run's output and the runner's .gitlab-ci-local/ files for the key. Also lints the
+# template and examples.
 set -euo pipefail
 
 # shellcheck source=tests/lib.sh
@@ -15,12 +17,9 @@ glcl="${node_modules}/.bin/gitlab-ci-local"
 template="${root}/gitlab/templates/anaconda-ci-auth.yml"
 scenarios="${root}/tests/gitlab/scenarios"
 remote_url="git@gitlab.example.com:acme/anaconda-ci-auth.git"
-passed=0
-failed=0
 work=""
-api_pid=""
-git_pid=""
 api_port=""
+canary_sha256=""
 version=""
 rc=0
 last_log=""
@@ -28,44 +27,13 @@ last_log=""
 # ---- helpers ---------------------------------------------------------------------------------
 
 finish() {
-  if [[ -n "${api_pid}" ]]; then
-    kill "${api_pid}" 2>/dev/null || true
-    wait "${api_pid}" 2>/dev/null || true
-  fi
-  if [[ -n "${git_pid}" ]]; then
-    kill "${git_pid}" 2>/dev/null || true
-    wait "${git_pid}" 2>/dev/null || true
-  fi
+  stop_fake_api
+  runner_stop_tracked
   if [[ -n "${work}" && -z "${GITLAB_SUITE_KEEP:-}" ]]; then
     rm -rf "${work}"
   elif [[ -n "${work}" ]]; then
     echo "kept ${work}"
   fi
-}
-
-fail() {
-  echo "    ${*}" >&2
-  return 1
-}
-
-# run_test NAME FUNCTION: runs one test and counts it; shows the runner's log on failure.
-run_test() {
-  local name="$1" func="$2"
-  if "${func}"; then
-    echo "ok - ${name}"
-    passed=$((passed + 1))
-  else
-    echo "not ok - ${name}"
-    failed=$((failed + 1))
-    if [[ -n "${last_log}" && -f "${last_log}" ]]; then
-      if assert_no_leak "${last_log}" "${canary_key}" 2>/dev/null && assert_no_leak "${last_log}" "${expired_key}" 2>/dev/null; then
-        sed 's/^/    | /' "${last_log}" | tail -40
-      else
-        echo "    (the log is not shown: it contains a key)"
-      fi
-    fi
-  fi
-  last_log=""
 }
 
 # write_vars FILE NAME=KIND...: a gitlab-ci-local variables file. KIND is `key` (the canary key),
@@ -74,7 +42,7 @@ write_vars() {
   local file="$1" pair name kind
   shift
   {
-    printf 'EXPECTED_SHA: "%s"\n' "$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)"
+    printf 'EXPECTED_SHA: "%s"\n' "${canary_sha256}"
     for pair in "$@"; do
       name="${pair%%=*}"
       kind="${pair#*=}"
@@ -119,11 +87,13 @@ git_init() {
 # glcl DIR NAME VARS [ARGS...]: runs gitlab-ci-local in DIR with a clean environment (the binary
 # on PATH unless glcl_bin_path is set, e.g. to an empty string) and the
 # variables file VARS (in ${work}, outside the repository, so the runner does not copy it);
-# output in ${work}/NAME.log (also last_log), exit code in rc.
+# output in ${work}/NAME.log (also last_log), exit code in rc. The log and every file the runner
+# writes under DIR/.gitlab-ci-local (job logs, scripts, expanded config) go to the leak scan.
 glcl() {
   local dir="$1" name="$2" vars="$3"
   shift 3
   last_log="${work}/${name}.log"
+  leak_scan "${last_log}" "${dir}/.gitlab-ci-local"
   rc=0
   (cd "${dir}" && env -i HOME="${work}/home" TMPDIR="${work}/tmp-$(basename "${dir}")" \
     PATH="${glcl_bin_path-${work}/bin:}${venv}/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 \
@@ -131,34 +101,20 @@ glcl() {
     >"${last_log}" 2>&1 || rc=$?
 }
 
-# no_leak DIR: neither key, a derived form nor the canary marker is in the last log or in any
-# text the runner wrote under DIR/.gitlab-ci-local (job logs, scripts, expanded config).
-no_leak() {
-  local dir="$1" f
-  local -a files=("${last_log}")
-  if [[ -d "${dir}/.gitlab-ci-local" ]]; then
-    mapfile -t -O 1 files < <(find "${dir}/.gitlab-ci-local" -type f -not -path '*/.git/*')
-  fi
-  for f in "${files[@]}"; do
-    assert_no_leak "${f}" "${canary_key}" || return 1
-    assert_no_leak "${f}" "${expired_key}" || return 1
-    if grep -qF -- "${canary_marker}" "${f}"; then
-      fail "LEAK: ${f} contains the canary marker"
-      return 1
-    fi
-  done
-}
-
+# expect_rc N: gitlab-ci-local exited N; if not, shows the end of its log (the runner hides the
+# test's output if it holds a key).
 expect_rc() {
-  [[ "${rc}" == "$1" ]] || fail "gitlab-ci-local exited ${rc}, expected $1"
+  [[ "${rc}" == "$1" ]] && return 0
+  sed 's/^/    | /' "${last_log}" | tail -40
+  fail "gitlab-ci-local exited ${rc}, expected $1"
 }
 
 expect_log() {
-  grep -qF -- "$1" "${last_log}" || fail "the log lacks: $1"
+  expect_in "${last_log}" "$1"
 }
 
 expect_not_log() {
-  if grep -qF -- "$1" "${last_log}"; then fail "the log has: $1"; fi
+  expect_not_in "${last_log}" "$1"
 }
 
 # job_dir: the job directory a job printed as `job-dir=...` (the first one).
@@ -169,7 +125,7 @@ job_dir() {
 # no_job_dirs DIR: no anaconda-ci-auth job or binary directory is left in DIR.
 no_job_dirs() {
   local left
-  left="$(find "$1" -maxdepth 1 -name 'anaconda-ci-auth*' 2>/dev/null)"
+  left="$(find "$1" -maxdepth 1 -name 'anaconda-ci-auth*' 2>/dev/null || true)"
   [[ -z "${left}" ]] || fail "left behind in $1: ${left}"
 }
 
@@ -186,7 +142,7 @@ release_target() {
 # .github/workflows/release.yml describes it: tag v${version} on the commit with the installer and
 # Cargo.toml but no checksums yet, then a commit adding checksums/v${version}.txt (SHA256 for this
 # machine's asset) with the major tag v<MAJOR> moved to it. The release asset itself (the binary
-# under test) is served by the fake API under /releases/.
+# under test) is served by the fake API under /files/.
 make_mirror() {
   local dir="${work}/$1" sha="$2"
   mkdir -p "${dir}/scripts" "${dir}/checksums"
@@ -200,174 +156,120 @@ make_mirror() {
   git -C "${dir}" tag "v${version%%.*}"
 }
 
-# ---- tests -----------------------------------------------------------------------------------
+# ---- the scenario table ------------------------------------------------------------------------
 
-test_component_keyring() {
-  local dir vars="${work}/vars-keyring.yml" jd
-  dir="$(new_project keyring keyring)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" keyring "${vars}"
-  expect_rc 0 || return 1
-  expect_log "probe: ok mode=keyring" || return 1
-  expect_log '>   - channel: "https://conda.example.org/*"' || return 1
-  expect_log '>     auth_domain: "example.org"' || return 1
-  jd="$(job_dir)"
-  [[ -n "${jd}" ]] || fail "the job printed no job directory" || return 1
-  expect_log "anaconda-ci-auth: removed ${jd}" || return 1
-  [[ ! -e "${jd}" ]] || fail "${jd} still exists" || return 1
-  no_job_dirs "${work}/tmp-keyring" || return 1
-  no_leak "${dir}"
+# scenario TITLE NAME [FIELD=VALUE]...: one row of the table, run as one test (run_scenario): a
+# project with tests/gitlab/scenarios/FILE.gitlab-ci.yml, one gitlab-ci-local run, then the checks.
+#   file=FILE           the scenario file (default: NAME)
+#   api=PATH            @API_PATH@ in the scenario (default: ok)
+#   vars="NAME=KIND..." the variables file (see write_vars; default: ANACONDA_AUTH_API_KEY=key)
+#   args="ARGS"         extra gitlab-ci-local arguments
+#   rc=N                gitlab-ci-local's exit code (default: 0)
+#   expect=TEXT, expect_re=REGEX, expect_not=TEXT, count=N:TEXT
+#                       checks of the log (expect_lines in tests/lib.sh; repeatable; @TMP@ in a
+#                       check is the job's TMPDIR)
+#   api_log="PATH N"    the fake API got PATH with the canary key and answered N
+#   job_dir=removed     the job printed its job directory, after_script removed it
+#   job_dirs=none       no job or binary directory is left in the job's TMPDIR
+scenario() {
+  local field
+  row_title="$1"
+  row_name="$2"
+  shift 2
+  row_file="${row_name}" row_api=ok row_vars="ANACONDA_AUTH_API_KEY=key" row_args="" row_rc=0
+  row_job_dir="" row_job_dirs=""
+  row_checks=() row_api_log=()
+  for field in "$@"; do
+    case "${field}" in
+      file=*) row_file="${field#*=}" ;;
+      api=*) row_api="${field#*=}" ;;
+      vars=*) row_vars="${field#*=}" ;;
+      args=*) row_args="${field#*=}" ;;
+      rc=*) row_rc="${field#*=}" ;;
+      expect=* | expect_re=* | expect_not=* | count=*) row_checks+=("${field}") ;;
+      api_log=*) row_api_log+=("${field#*=}") ;;
+      job_dir=*) row_job_dir="${field#*=}" ;;
+      job_dirs=*) row_job_dirs="${field#*=}" ;;
+      *)
+        echo "scenario ${row_name}: unknown field ${field}" >&2
+        return 1
+        ;;
+    esac
+  done
+  run_test "${row_title}" run_scenario
 }
 
-test_file_variable() {
-  local dir vars="${work}/vars-file.yml"
-  dir="$(new_project file-variable file-variable)"
-  write_vars "${vars}" ANACONDA_KEY_FILE=file
-  glcl "${dir}" file-variable "${vars}"
-  expect_rc 0 || return 1
-  grep -q '> *"key_source": "file .*ANACONDA_KEY_FILE' "${last_log}" ||
-    fail "the key was not read from the File-type variable's file" || return 1
-  expect_log "probe: ok mode=keyring" || return 1
-  no_job_dirs "${work}/tmp-file-variable" || return 1
-  no_leak "${dir}"
+run_scenario() {
+  local dir vars="${work}/vars-${row_name}.yml" tmp="${work}/tmp-${row_name}" line jd
+  local -a var_pairs glcl_args
+  read -r -a var_pairs <<<"${row_vars}"
+  read -r -a glcl_args <<<"${row_args}"
+  dir="$(new_project "${row_name}" "${row_file}" "${row_api}")"
+  write_vars "${vars}" "${var_pairs[@]}"
+  glcl "${dir}" "${row_name}" "${vars}" "${glcl_args[@]}"
+  expect_rc "${row_rc}"
+  expect_lines "${last_log}" "${row_checks[@]//@TMP@/${tmp}}"
+  for line in "${row_api_log[@]}"; do
+    grep -qx -- "${line% *} ${canary_sha256} ${line##* }" "${work}/api.log" ||
+      fail "the fake API did not get the key at ${line% *} (answering ${line##* })"
+  done
+  if [[ "${row_job_dir}" == removed ]]; then
+    jd="$(job_dir)"
+    [[ -n "${jd}" ]] || fail "the job printed no job directory"
+    expect_log "anaconda-ci-auth: removed ${jd}"
+    [[ ! -e "${jd}" ]] || fail "${jd} still exists"
+  fi
+  if [[ "${row_job_dirs}" == none ]]; then
+    no_job_dirs "${tmp}"
+  fi
 }
 
-test_file_variable_default_name() {
-  local dir vars="${work}/vars-file-default.yml"
-  dir="$(new_project file-default-name file-default-name)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=file
-  glcl "${dir}" file-default-name "${vars}"
-  expect_rc 0 || return 1
-  grep -q '> *"key_source": "file .*ANACONDA_AUTH_API_KEY' "${last_log}" ||
-    fail "the key was not read from the File-type variable's file" || return 1
-  expect_log "probe: ok mode=keyring" || return 1
-  no_job_dirs "${work}/tmp-file-default-name" || return 1
-  no_leak "${dir}"
+# Every scenario with the shape: one project, one run, checks of the log, the API and the job's TMPDIR.
+scenario_table() {
+  local script_ran="the job script ran"
+  scenario "component include, keyring mode: anaconda-auth reads the key from the job keyring; channels reach the condarc" keyring \
+    expect="probe: ok mode=keyring" expect='>   - channel: "https://conda.example.org/*"' \
+    expect='>     auth_domain: "example.org"' job_dir=removed job_dirs=none
+  scenario "File-type variable as the key source (local include with inputs)" file-variable \
+    vars="ANACONDA_KEY_FILE=file" expect_re='> *"key_source": "file .*ANACONDA_KEY_FILE' \
+    expect="probe: ok mode=keyring" job_dirs=none
+  scenario "File-type variable named ANACONDA_AUTH_API_KEY, keyring mode: the library uses the keyring" file-default-name \
+    vars="ANACONDA_AUTH_API_KEY=file" expect_re='> *"key_source": "file .*ANACONDA_AUTH_API_KEY' \
+    expect="probe: ok mode=keyring" job_dirs=none
+  scenario "File-type variable named ANACONDA_AUTH_API_KEY, env mode: the key replaces the path" file-env-mode \
+    vars="ANACONDA_AUTH_API_KEY=file" expect="probe: ok mode=env" job_dirs=none
+  scenario "env mode exports ANACONDA_AUTH_API_KEY for the job's script" env-mode \
+    vars="CI_ANACONDA_KEY=key" expect="probe: ok mode=env" job_dirs=none
+  scenario "an expired key fails the job before its script" expired \
+    vars="EXPIRED_KEY=expired" rc=1 expect="expired" expect="setup failed with exit code 5" \
+    expect_not="${script_ran}" job_dirs=none
+  scenario "a key that expires within min-validity fails the job" min-validity \
+    rc=1 expect="sooner than --min-validity allows" expect="setup failed with exit code 5" \
+    expect_not="${script_ran}" job_dirs=none
+  scenario "a key the API rejects (401) fails the job" rejected file=online api=reject \
+    rc=1 expect="rejected" expect="setup failed with exit code 6" expect_not="${script_ran}" \
+    api_log="/reject/api/account 401" job_dirs=none
+  scenario "online validation against the API answering 200" online \
+    expect="ci-bot" expect="probe: ok mode=keyring" api_log="/ok/api/account 200" job_dirs=none
+  scenario "a missing required input fails pipeline creation" missing-input \
+    rc=1 expect="\`version\` input: required value has not been provided" expect_not="${script_ran}"
+  scenario "a variable reference as api-key-variable fails pipeline creation" key-as-input \
+    rc=1 expect="\`api-key-variable\` input: \`\$ANACONDA_AUTH_API_KEY\` does not match required regex" \
+    expect_not="${script_ran}"
+  scenario "a value outside an input's options fails pipeline creation" bad-option \
+    rc=1 expect="\`mode\` input: \`envv\` cannot be used because it is not in the list of allowed options" \
+    expect_not="${script_ran}"
+  scenario "after_script removes the job directory after a failed script" failing-job \
+    rc=1 job_dir=removed job_dirs=none
+  scenario "a job with image: (forced shell executor)" image \
+    args="--force-shell-executor" expect="probe: ok mode=keyring" job_dirs=none
+  scenario "CI_DEBUG_TRACE with env mode is refused" debug-trace \
+    rc=1 expect="CI_DEBUG_TRACE" expect="setup failed with exit code 2" expect_not="${script_ran}" job_dirs=none
+  scenario "a traced job shell (set -x) does not print the key" xtrace \
+    vars="CI_ANACONDA_KEY=key" expect="+ test -n @TMP@/anaconda-ci-auth-" expect="probe: ok mode=env"
 }
 
-test_file_variable_env_mode() {
-  local dir vars="${work}/vars-file-env.yml"
-  dir="$(new_project file-env-mode file-env-mode)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=file
-  glcl "${dir}" file-env-mode "${vars}"
-  expect_rc 0 || return 1
-  expect_log "probe: ok mode=env" || return 1
-  no_job_dirs "${work}/tmp-file-env-mode" || return 1
-  no_leak "${dir}"
-}
-
-test_env_mode() {
-  local dir vars="${work}/vars-env.yml"
-  dir="$(new_project env-mode env-mode)"
-  write_vars "${vars}" CI_ANACONDA_KEY=key
-  glcl "${dir}" env-mode "${vars}"
-  expect_rc 0 || return 1
-  expect_log "probe: ok mode=env" || return 1
-  no_job_dirs "${work}/tmp-env-mode" || return 1
-  no_leak "${dir}"
-}
-
-test_expired_key() {
-  local dir vars="${work}/vars-expired.yml"
-  dir="$(new_project expired expired)"
-  write_vars "${vars}" EXPIRED_KEY=expired
-  glcl "${dir}" expired "${vars}"
-  expect_rc 1 || return 1
-  expect_log "expired" || return 1
-  expect_log "setup failed with exit code 5" || return 1
-  expect_not_log "the job script ran" || return 1
-  no_job_dirs "${work}/tmp-expired" || return 1
-  no_leak "${dir}"
-}
-
-test_min_validity() {
-  local dir vars="${work}/vars-min-validity.yml"
-  dir="$(new_project min-validity min-validity)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" min-validity "${vars}"
-  expect_rc 1 || return 1
-  expect_log "sooner than --min-validity allows" || return 1
-  expect_log "setup failed with exit code 5" || return 1
-  expect_not_log "the job script ran" || return 1
-  no_job_dirs "${work}/tmp-min-validity" || return 1
-  no_leak "${dir}"
-}
-
-test_rejected_key() {
-  local dir vars="${work}/vars-rejected.yml"
-  dir="$(new_project rejected online reject)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" rejected "${vars}"
-  expect_rc 1 || return 1
-  expect_log "rejected" || return 1
-  expect_log "setup failed with exit code 6" || return 1
-  expect_not_log "the job script ran" || return 1
-  grep -qx "/reject/api/account key-matches" "${work}/api.log" ||
-    fail "the fake API did not receive the key" || return 1
-  no_job_dirs "${work}/tmp-rejected" || return 1
-  no_leak "${dir}"
-}
-
-test_online_ok() {
-  local dir vars="${work}/vars-online.yml"
-  dir="$(new_project online online ok)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" online "${vars}"
-  expect_rc 0 || return 1
-  expect_log "ci-bot" || return 1
-  expect_log "probe: ok mode=keyring" || return 1
-  grep -qx "/ok/api/account key-matches" "${work}/api.log" ||
-    fail "the fake API did not receive the key" || return 1
-  no_job_dirs "${work}/tmp-online" || return 1
-  no_leak "${dir}"
-}
-
-test_missing_input() {
-  local dir vars="${work}/vars-missing.yml"
-  dir="$(new_project missing-input missing-input)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" missing-input "${vars}"
-  expect_rc 1 || return 1
-  expect_log "\`version\` input: required value has not been provided" || return 1
-  expect_not_log "the job script ran" || return 1
-  no_leak "${dir}"
-}
-
-test_key_as_input() {
-  local dir vars="${work}/vars-key-input.yml"
-  dir="$(new_project key-as-input key-as-input)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" key-as-input "${vars}"
-  expect_rc 1 || return 1
-  expect_log "\`api-key-variable\` input: \`\$ANACONDA_AUTH_API_KEY\` does not match required regex" || return 1
-  expect_not_log "the job script ran" || return 1
-  no_leak "${dir}"
-}
-
-test_bad_option() {
-  local dir vars="${work}/vars-bad-option.yml"
-  dir="$(new_project bad-option bad-option)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" bad-option "${vars}"
-  expect_rc 1 || return 1
-  expect_log "\`mode\` input: \`envv\` cannot be used because it is not in the list of allowed options" || return 1
-  expect_not_log "the job script ran" || return 1
-  no_leak "${dir}"
-}
-
-test_failing_job_cleanup() {
-  local dir vars="${work}/vars-failing.yml" jd
-  dir="$(new_project failing-job failing-job)"
-  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
-  glcl "${dir}" failing-job "${vars}"
-  expect_rc 1 || return 1
-  jd="$(job_dir)"
-  [[ -n "${jd}" ]] || fail "the job printed no job directory" || return 1
-  expect_log "anaconda-ci-auth: removed ${jd}" || return 1
-  [[ ! -e "${jd}" ]] || fail "${jd} still exists" || return 1
-  no_job_dirs "${work}/tmp-failing-job" || return 1
-  no_leak "${dir}"
-}
+# ---- scenarios of their own shape ---------------------------------------------------------------
 
 test_stale_sweep() {
   local dir vars="${work}/vars-stale.yml" first second
@@ -379,7 +281,6 @@ test_stale_sweep() {
   first="$(job_dir)"
   [[ "${first}" == "${dir}.tmp/anaconda-ci-auth-"* ]] || fail "job dir ${first} is not in ${dir}.tmp" || return 1
   [[ -f "${first}/keyring" ]] || fail "the timed-out job's directory is not there" || return 1
-  no_leak "${dir}" || return 1
   glcl "${dir}" stale-next "${vars}" next
   expect_rc 0 || return 1
   second="$(job_dir)"
@@ -387,7 +288,6 @@ test_stale_sweep() {
   expect_log "removed stale job directory ${first}" || return 1
   [[ ! -e "${first}" ]] || fail "${first} still exists" || return 1
   no_job_dirs "${dir}.tmp" || return 1
-  no_leak "${dir}"
 }
 
 test_image_job() {
@@ -398,7 +298,6 @@ test_image_job() {
   expect_rc 0 || return 1
   expect_log "probe: ok mode=keyring" || return 1
   no_job_dirs "${work}/tmp-image" || return 1
-  no_leak "${dir}"
 }
 
 test_debug_trace_env_refused() {
@@ -411,7 +310,6 @@ test_debug_trace_env_refused() {
   expect_log "setup failed with exit code 2" || return 1
   expect_not_log "the job script ran" || return 1
   no_job_dirs "${work}/tmp-debug-trace" || return 1
-  no_leak "${dir}"
 }
 
 test_xtrace_quiet() {
@@ -422,7 +320,6 @@ test_xtrace_quiet() {
   expect_rc 0 || return 1
   expect_log "+ test -n ${work}/tmp-xtrace/anaconda-ci-auth-" || return 1
   expect_log "probe: ok mode=env" || return 1
-  no_leak "${dir}"
 }
 
 # wait_port FILE: waits for a server to write its port to FILE, and prints it.
@@ -446,7 +343,7 @@ test_project_include() {
   git -C "${src}" tag "v${version}"
   git clone -q --bare "${src}" "${work}/git-root/acme/anaconda-ci-auth.git"
   python3 "${root}/tests/gitlab/git_http.py" "${work}/git-root" "${work}/git.port" &
-  git_pid=$!
+  track_pid "$!"
   port="$(wait_port "${work}/git.port")" || fail "the git server did not start" || return 1
   dir="$(new_project project project ok "" "http://127.0.0.1:${port}/acme/app.git")"
   write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
@@ -455,7 +352,6 @@ test_project_include() {
   expect_log "downloaded acme/anaconda-ci-auth v${version} gitlab/templates/anaconda-ci-auth.yml" || return 1
   expect_log "probe: ok mode=keyring" || return 1
   no_job_dirs "${work}/tmp-project" || return 1
-  no_leak "${dir}"
 }
 
 test_download() {
@@ -468,12 +364,11 @@ test_download() {
   expect_log "fetching the installer and checksums at v${version%%.*} from" || return 1
   expect_log "binary=${work}/tmp-download/anaconda-ci-auth.bin-" || return 1
   expect_log "verified anaconda-ci-auth-${version}-$(release_target)" || return 1
-  grep -q "^/releases/v${version}/anaconda-ci-auth-${version}-" "${work}/api.log" ||
+  grep -q "^/files/v${version}/anaconda-ci-auth-${version}-" "${work}/api.log" ||
     fail "the binary was not downloaded from the mirror" || return 1
   expect_log "probe: ok mode=keyring" || return 1
   left="$(find "${work}/tmp-download" -mindepth 1 -maxdepth 1)"
   [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
-  no_leak "${dir}"
 }
 
 test_installer_input() {
@@ -494,7 +389,6 @@ test_installer_input() {
   expect_log "probe: ok mode=keyring" || return 1
   left="$(find "${work}/tmp-installer-path" -mindepth 1 -maxdepth 1)"
   [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
-  no_leak "${dir}"
 }
 
 test_download_checksum_mismatch() {
@@ -509,7 +403,6 @@ test_download_checksum_mismatch() {
   expect_not_log "the job script ran" || return 1
   left="$(find "${work}/tmp-mismatch" -mindepth 1 -maxdepth 1)"
   [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
-  no_leak "${dir}"
 }
 
 # posix_run SHELL...: the template's before_script, a probe and its after_script (a new shell),
@@ -534,7 +427,8 @@ PY
     -e 's/\$\[\[ inputs.domain \]\]/anaconda.com/' -e 's/\$\[\[ inputs.register \]\]/false/' \
     -e 's/\$\[\[ inputs\.[a-z-]* \]\]//' "${out}/inputs.env")
   last_log="${out}/log"
-  envs+=(EXPECTED_SHA="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)")
+  leak_scan "${last_log}"
+  envs+=(EXPECTED_SHA="${canary_sha256}")
   # shellcheck disable=SC2016  # $EXPECTED_SHA is expanded by the job shell
   (cd "${project}" && env -i "${envs[@]}" "$@" -c "$(cat "${out}/before.sh"; echo; echo 'python3 key_probe.py keyring "${EXPECTED_SHA}"')") \
     >"${last_log}" 2>&1 || fail "before_script failed" || return 1
@@ -542,7 +436,7 @@ PY
   expect_log "probe: ok mode=keyring" || return 1
   expect_log "anaconda-ci-auth: removed ${work}/posix/tmp/anaconda-ci-auth-" || return 1
   no_job_dirs "${work}/posix/tmp" || return 1
-  no_leak "${project}" || return 1
+  leak_scan "${project}"
   rm -rf "${out}"
 }
 
@@ -583,6 +477,25 @@ sys.exit(1 if problems else 0)
 PY
 }
 
+# The template's hook block is gitlab/scripts/job.sh as scripts/package-gitlab-template.sh copies
+# it, and the check notices a script edited without copying it again.
+test_template_copy() {
+  local copy="${work}/template-copy"
+  "${root}/scripts/package-gitlab-template.sh" --check
+  mkdir -p "${copy}/scripts" "${copy}/gitlab/scripts" "${copy}/gitlab/templates"
+  cp "${root}/scripts/package-gitlab-template.sh" "${copy}/scripts/"
+  cp "${root}/gitlab/scripts/job.sh" "${copy}/gitlab/scripts/"
+  cp "${template}" "${copy}/gitlab/templates/"
+  printf '# an edit that was not copied into the template\n' >>"${copy}/gitlab/scripts/job.sh"
+  if "${copy}/scripts/package-gitlab-template.sh" --check >"${copy}/check.log" 2>&1; then
+    fail "--check accepted a template that lacks an edit of gitlab/scripts/job.sh"
+  fi
+  expect_in "${copy}/check.log" "is not up to date with gitlab/scripts/job.sh"
+  "${copy}/scripts/package-gitlab-template.sh"
+  "${copy}/scripts/package-gitlab-template.sh" --check
+  expect_in "${copy}/gitlab/templates/anaconda-ci-auth.yml" "# an edit that was not copied into the template"
+}
+
 test_lint() {
   local out="${work}/lint"
   mkdir -p "${out}"
@@ -612,11 +525,12 @@ PY
     "${root}/gitlab/examples/.gitlab-ci.yml" "${scenarios}"/*.gitlab-ci.yml "${out}"/readme-*.yml >"${out}/examples.log" 2>&1 ||
     { cat "${out}/examples.log"; return 1; }
   # The template's shell as POSIX sh. Excluded: SC2154 (the CI_* and input variables come from
-  # GitLab) and SC3067 (`test -O`: not POSIX, but dash, busybox, bash and ksh have it; see the
-  # dash and busybox tests).
-  shellcheck -s sh -e SC2154,SC3067 "${out}/before_script.sh" "${out}/after_script.sh" || return 1
+  # GitLab), SC3067 (`test -O`: not POSIX, but dash, busybox, bash and ksh have it; see the
+  # dash and busybox tests) and SC2329 (both hooks define all of gitlab/scripts/job.sh's
+  # functions, and each calls only its own).
+  shellcheck -s sh -e SC2154,SC3067,SC2329 "${out}/before_script.sh" "${out}/after_script.sh" || return 1
   yamllint -f parsable -c "${root}/.yamllint" "${root}/gitlab" "${root}/tests/gitlab" || return 1
-  (cd "${root}" && shellcheck -x tests/suites/40-gitlab.sh) || return 1
+  (cd "${root}" && shellcheck -x tests/suites/40-gitlab.sh gitlab/scripts/job.sh scripts/package-gitlab-template.sh) || return 1
 }
 
 # ---- main ------------------------------------------------------------------------------------
@@ -633,22 +547,11 @@ prerequisites() {
   return "${ok}"
 }
 
-start_fake_api() {
-  local i
+start_suite_api() {
   mkdir -p "${work}/releases/v${version}"
   ln -s "${bin}" "${work}/releases/v${version}/anaconda-ci-auth-${version}-$(release_target)"
-  FAKE_RELEASES_DIR="${work}/releases" FAKE_API_KEY_SHA256="$(printf '%s' "${canary_key}" | sha256sum | cut -d' ' -f1)" \
-    python3 "${root}/tests/gitlab/fake_api.py" "${work}/api.port" "${work}/api.log" &
-  api_pid=$!
-  for i in $(seq 1 100); do
-    if [[ -s "${work}/api.port" ]]; then
-      api_port="$(cat "${work}/api.port")"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "not ok - the fake API did not start (${i} tries)"
-  return 1
+  start_fake_api "${work}" --log "${work}/api.log" --files "${work}/releases" || return 1
+  api_port="${fake_api_url##*:}"
 }
 
 main() {
@@ -663,25 +566,12 @@ main() {
   (umask 077 && printf '%s\n' "${canary_key}" >"${work}/secrets/api-key")
   : >"${work}/api.log"
   version="$("${bin}" --version | awk '{print $2}')"
-  start_fake_api || { echo "${suite}: 0 passed, 1 failed"; return 1; }
+  canary_sha256="$(sha256_of "${canary_key}")"
+  start_suite_api || { echo "${suite}: 0 passed, 1 failed"; return 1; }
+  runner_init "${work}"
 
-  run_test "component include, keyring mode: anaconda-auth reads the key from the job keyring; channels reach the condarc" test_component_keyring
-  run_test "File-type variable as the key source (local include with inputs)" test_file_variable
-  run_test "File-type variable named ANACONDA_AUTH_API_KEY, keyring mode: the library uses the keyring" test_file_variable_default_name
-  run_test "File-type variable named ANACONDA_AUTH_API_KEY, env mode: the key replaces the path" test_file_variable_env_mode
-  run_test "env mode exports ANACONDA_AUTH_API_KEY for the job's script" test_env_mode
-  run_test "an expired key fails the job before its script" test_expired_key
-  run_test "a key that expires within min-validity fails the job" test_min_validity
-  run_test "a key the API rejects (401) fails the job" test_rejected_key
-  run_test "online validation against the API answering 200" test_online_ok
-  run_test "a missing required input fails pipeline creation" test_missing_input
-  run_test "a variable reference as api-key-variable fails pipeline creation" test_key_as_input
-  run_test "a value outside an input's options fails pipeline creation" test_bad_option
-  run_test "after_script removes the job directory after a failed script" test_failing_job_cleanup
+  scenario_table
   run_test "the next setup sweeps a timed-out job's directory in \${CI_PROJECT_DIR}.tmp" test_stale_sweep
-  run_test "a job with image: (forced shell executor)" test_image_job
-  run_test "CI_DEBUG_TRACE with env mode is refused" test_debug_trace_env_refused
-  run_test "a traced job shell (set -x) does not print the key" test_xtrace_quiet
   run_test "include: project: at a tag, fetched from a git server" test_project_include
   run_test "install-method download: installer and checksums from the major tag, verified binary from the mirror" test_download
   run_test "install-method download with the installer input (a vendored checkout)" test_installer_input
@@ -689,10 +579,10 @@ main() {
   run_test "the template's scripts run under dash (set -e)" test_dash
   run_test "the template's scripts run under busybox sh (set -e)" test_busybox_sh
   run_test "the template has only hidden jobs, no artifacts, no inputs in shell; README lists every input" test_template_shape
+  run_test "the template's hooks are gitlab/scripts/job.sh, copied by scripts/package-gitlab-template.sh" test_template_copy
   run_test "template, examples (also the README's) and scenarios pass the GitLab schema, yamllint, shellcheck" test_lint
 
-  echo "${suite}: ${passed} passed, ${failed} failed"
-  ((failed == 0))
+  runner_finish "${suite}"
 }
 
 main "$@"

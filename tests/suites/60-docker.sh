@@ -17,54 +17,18 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/aca-docker-suite.XXXXXX")"
 # docker-secret's own state directories land here too, so cleanup is one rm.
 export TMPDIR="${work}/tmp"
 mkdir -p "${TMPDIR}" "${work}/out"
-passed=0
-failed=0
 
 cleanup() {
   docker_stop || echo "docker: could not stop dockerd cleanly" >&2
+  runner_stop_tracked
   rm -rf "${work}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# check NAME FUNCTION: runs one test with its output in a log that is shown only on failure.
-# The test runs in a subshell outside any `if`, since bash ignores `set -e` inside a condition and
-# a failed assertion in the middle of a test would otherwise go unnoticed.
-check() {
-  local name="$1" fn="$2" log rc
-  log="${work}/out/$(echo "${name}" | tr -c 'a-zA-Z0-9\n' '-').log"
-  set +e
-  (
-    set -euo pipefail
-    "${fn}"
-  ) >"${log}" 2>&1
-  rc=$?
-  set -e
-  if ((rc == 0)); then
-    passed=$((passed + 1))
-    echo "ok - ${name}"
-  else
-    failed=$((failed + 1))
-    echo "not ok - ${name}"
-    sed 's/^/    /' "${log}" | tail -n 40
-  fi
-}
-
-fail() {
-  echo "$*" >&2
-  return 1
-}
-
-# expect_in FILE TEXT / expect_not_in FILE TEXT
-expect_in() {
-  grep -qF -- "$2" "$1" || fail "expected '$2' in ${1##*/}"
-}
-expect_not_in() {
-  if grep -qF -- "$2" "$1"; then fail "did not expect '$2' in ${1##*/}"; fi
-}
-
-# no_leak_in FILE...: each captured text contains neither the key nor a derived form.
+# no_leak_in FILE...: each captured text contains neither the key nor a derived form (the runner
+# scans each test's own output; these are files a command wrote).
 no_leak_in() {
   local f
   for f in "$@"; do
@@ -337,28 +301,29 @@ main() {
   docker_env "${work}/dockerd"
   forms="${work}/forms"
   forms_file "${canary_key}" "${forms}"
-  check "hadolint passes on every Dockerfile" test_hadolint
-  check "compose.yaml and the build-push-action workflow validate" test_compose_and_workflow
-  check "docker-secret writes the key file and prints --secret" test_docker_secret_key
-  check "docker-secret --kind keyring prints --secret for the keyring" test_docker_secret_keyring
-  check "docker-secret on GitHub: masks, sets secret-file and dir, cleanup removes them" test_docker_secret_github
-  check "real anaconda-auth loads the keyring secret (read-only: only with PYTHON_KEYRING_BACKEND)" test_keyring_loads_in_anaconda_auth
-  check "dockerd starts and the local base images exist" test_dockerd_starts
-  check "registration example: conda gets the secret in each step" test_registration_builds
-  check "registration example: the key is in no layer, history or metadata" test_registration_no_leak
-  check "registration example: no secret fails the build" test_registration_requires_secret
-  check "control: without required=true the build runs unauthenticated" test_registration_without_required_is_silent
-  check "keyring example: conda gets the keyring, no leak" test_keyring_builds
-  check "keyring example: no secret fails the build" test_keyring_requires_secret
-  check "keyring example: the BuildKit mount is read-only, so the backend must be named" test_keyring_mount_is_read_only
-  check "binary image: tool stage builds; smoke test refuses a dynamic binary" test_binary_image
-  check "exec example: conda runs with exec's keyring, output scrubbed" test_exec_builds
-  check "exec example: nothing left in any stage, no leak" test_exec_leaves_nothing
-  check "exec example: no secret fails the build" test_exec_requires_secret
-  check "no file under dockerd's data-root contains the key" test_data_root_has_no_key
-  check "control: the image scan finds a key copied into a layer" test_scan_catches_a_leak
-  echo "docker: ${passed} passed, ${failed} failed"
-  ((failed == 0))
+  # Every test's commands write their output under ${work}/out: the runner scans it after each.
+  runner_init "${work}" "${work}/out"
+  run_test "hadolint passes on every Dockerfile" test_hadolint
+  run_test "compose.yaml and the build-push-action workflow validate" test_compose_and_workflow
+  run_test "docker-secret writes the key file and prints --secret" test_docker_secret_key
+  run_test "docker-secret --kind keyring prints --secret for the keyring" test_docker_secret_keyring
+  run_test "docker-secret on GitHub: masks, sets secret-file and dir, cleanup removes them" test_docker_secret_github
+  run_test "real anaconda-auth loads the keyring secret (read-only: only with PYTHON_KEYRING_BACKEND)" test_keyring_loads_in_anaconda_auth
+  run_test "dockerd starts and the local base images exist" test_dockerd_starts
+  run_test "registration example: conda gets the secret in each step" test_registration_builds
+  run_test "registration example: the key is in no layer, history or metadata" test_registration_no_leak
+  run_test "registration example: no secret fails the build" test_registration_requires_secret
+  run_test "control: without required=true the build runs unauthenticated" test_registration_without_required_is_silent
+  run_test "keyring example: conda gets the keyring, no leak" test_keyring_builds
+  run_test "keyring example: no secret fails the build" test_keyring_requires_secret
+  run_test "keyring example: the BuildKit mount is read-only, so the backend must be named" test_keyring_mount_is_read_only
+  run_test "binary image: tool stage builds; smoke test refuses a dynamic binary" test_binary_image
+  run_test "exec example: conda runs with exec's keyring, output scrubbed" test_exec_builds
+  run_test "exec example: nothing left in any stage, no leak" test_exec_leaves_nothing
+  run_test "exec example: no secret fails the build" test_exec_requires_secret
+  run_test "no file under dockerd's data-root contains the key" test_data_root_has_no_key
+  run_test "control: the image scan finds a key copied into a layer" test_scan_catches_a_leak
+  runner_finish docker
 }
 
 main "$@"
