@@ -86,6 +86,8 @@ impl CheckedKey {
             env: std::collections::BTreeMap::new(),
             merges: Vec::new(),
             created_dir,
+            clients: Vec::new(),
+            restore_env: std::collections::BTreeMap::new(),
         }
     }
 

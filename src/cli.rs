@@ -141,6 +141,29 @@ pub(crate) struct JobArgs {
     /// Run even on untrusted triggers such as pull_request_target from a fork
     #[arg(long)]
     pub(crate) allow_untrusted_trigger: bool,
+    /// Package clients to configure, comma-separated: conda, mamba, pixi, pip, uv
+    /// [default: conda,mamba,pixi; env: ANACONDA_CI_AUTH_CLIENTS]
+    #[arg(long, value_name = "LIST")]
+    pub(crate) clients: Option<String>,
+    /// pip/uv: the wheels index [default: Anaconda's anaconda-wheels index; env: ANACONDA_CI_AUTH_WHEELS_INDEX]
+    #[arg(long, value_name = "URL")]
+    pub(crate) wheels_index: Option<String>,
+    /// pip/uv: use the wheels index instead of PyPI (primary), or beside it (extra: exposed to
+    /// dependency confusion) [default: primary]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(crate) wheels_index_mode: Option<IndexMode>,
+    /// Accept Anaconda's Terms of Service for this job's conda commands (conda-anaconda-tos)
+    /// [env: ANACONDA_CI_AUTH_ACCEPT_TOS]
+    #[arg(long)]
+    pub(crate) accept_tos: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IndexMode {
+    /// The only index pip and uv install from
+    Primary,
+    /// An extra index beside PyPI
+    Extra,
 }
 
 #[derive(Debug, Args)]

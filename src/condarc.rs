@@ -131,10 +131,13 @@ pub(crate) fn render(channels: &[Channel], domain: &str) -> String {
             "  - channel: \"{}\"\n    auth: anaconda-auth\n",
             c.pattern
         ));
+        // anaconda-auth looks the key up under `auth_domain`, or else under the channel's own
+        // host: an extra channel always names the domain the key was stored for.
+        let extra = !DEFAULT_CHANNELS.contains(&c.pattern.as_str());
         let auth_domain = c
             .auth_domain
             .as_deref()
-            .or((domain != DEFAULT_DOMAIN).then_some(domain));
+            .or((extra || domain != DEFAULT_DOMAIN).then_some(domain));
         if let Some(d) = auth_domain {
             out.push_str(&format!("    auth_domain: \"{d}\"\n"));
         }
@@ -271,6 +274,12 @@ mod tests {
         assert!(text.contains("  - channel: \"https://mirror.example.com/*\"\n    auth: anaconda-auth\n    auth_domain: \"anaconda.com\"\n"));
         let text = render(&channel_list(&[]), "anaconda.example.org");
         assert_eq!(text.matches("auth_domain: \"anaconda.example.org\"").count(), 2);
+        // An extra pattern without `=DOMAIN` still names the key's domain (keyring mode).
+        let extra = vec![Channel::parse("https://mirror.example.com/*").unwrap()];
+        let text = render(&channel_list(&extra), DEFAULT_DOMAIN);
+        assert!(text.contains(
+            "\"https://mirror.example.com/*\"\n    auth: anaconda-auth\n    auth_domain: \"anaconda.com\"\n"
+        ));
         assert!(Channel::parse("repo.example.com").is_err());
         assert!(Channel::parse("http://mirror.example.com/*").is_err());
         assert!(Channel::parse("https://*").is_err());

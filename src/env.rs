@@ -31,6 +31,22 @@ pub(crate) mod names {
     pub(crate) const MIN_VALIDITY: &str = "ANACONDA_CI_AUTH_MIN_VALIDITY";
     /// Default of `--api-url`.
     pub(crate) const API_URL: &str = "ANACONDA_CI_AUTH_API_URL";
+    /// Default of `--clients`.
+    pub(crate) const CLIENTS: &str = "ANACONDA_CI_AUTH_CLIENTS";
+    /// Default of `--wheels-index`.
+    pub(crate) const WHEELS_INDEX: &str = "ANACONDA_CI_AUTH_WHEELS_INDEX";
+    /// `true`: like `--accept-tos`.
+    pub(crate) const ACCEPT_TOS: &str = "ANACONDA_CI_AUTH_ACCEPT_TOS";
+    /// conda-anaconda-tos' switch for non-interactive acceptance, exported with `--accept-tos`.
+    pub(crate) const CONDA_AUTO_ACCEPT_TOS: &str = "CONDA_PLUGINS_AUTO_ACCEPT_TOS";
+    /// rattler's (pixi, rattler-build) credential file.
+    pub(crate) const RATTLER_AUTH_FILE: &str = "RATTLER_AUTH_FILE";
+    /// The netrc file pip and uv read.
+    pub(crate) const NETRC: &str = "NETRC";
+    pub(crate) const PIP_INDEX_URL: &str = "PIP_INDEX_URL";
+    pub(crate) const PIP_EXTRA_INDEX_URL: &str = "PIP_EXTRA_INDEX_URL";
+    /// uv's configuration file (replaces the user-level `uv.toml`).
+    pub(crate) const UV_CONFIG_FILE: &str = "UV_CONFIG_FILE";
     /// Extra CA bundles, also read by `--validate online`.
     pub(crate) const CA_BUNDLES: &[&str] = &["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"];
 }
@@ -85,6 +101,47 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
         "`true` allows running on untrusted triggers (fork pull requests with secrets), like `--allow-untrusted-trigger`.",
     ),
     (
+        names::CLIENTS,
+        "read",
+        "Default of `--clients` (comma-separated: `conda`, `mamba`, `pixi`, `pip`, `uv`).",
+    ),
+    (
+        names::WHEELS_INDEX,
+        "read",
+        "Default of `--wheels-index` (pip/uv).",
+    ),
+    (names::ACCEPT_TOS, "read", "`true`: like `--accept-tos`."),
+    (
+        names::CONDA_AUTO_ACCEPT_TOS,
+        "exported",
+        "`yes` with `--accept-tos`: conda-anaconda-tos accepts the Terms of Service for the job.",
+    ),
+    (
+        names::RATTLER_AUTH_FILE,
+        "read, exported",
+        "pixi/rattler-build credentials: the job's file (a user's own file's entries are copied in).",
+    ),
+    (
+        names::NETRC,
+        "read, exported",
+        "pip/uv credentials for the wheels index: the job's netrc (a user's own netrc entries for other hosts are copied in).",
+    ),
+    (
+        names::PIP_INDEX_URL,
+        "exported",
+        "pip, `--wheels-index-mode primary`: the wheels index.",
+    ),
+    (
+        names::PIP_EXTRA_INDEX_URL,
+        "exported",
+        "pip, `--wheels-index-mode extra`: the wheels index beside PyPI.",
+    ),
+    (
+        names::UV_CONFIG_FILE,
+        "exported",
+        "uv: the job's `uv.toml` with the wheels index (`authenticate = \"always\"`).",
+    ),
+    (
         names::STATE,
         "read, exported",
         "The job's state file; `cleanup` and `status` find the job through it.",
@@ -92,7 +149,7 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
     (
         names::CONDARC,
         "exported",
-        "The job's `condarc.yml` with `channel_settings` for anaconda-auth.",
+        "The job's `condarc.yml` with `channel_settings` for anaconda-auth; a `CONDARC` the job already had is carried into it.",
     ),
     (
         names::KEYRING_PATH,

@@ -122,6 +122,7 @@ impl Keyring {
     }
 
     /// The raw entry string for `domain`, if any.
+    #[cfg(test)]
     pub(crate) fn entry(&self, domain: &str) -> Option<&str> {
         self.root.get(SERVICE)?.get(domain)?.as_str()
     }
@@ -142,6 +143,7 @@ impl Keyring {
 
     /// Sets (or with `None` removes) the raw entry string for `domain`. Removing the last domain
     /// of the service removes the service.
+    #[cfg(test)]
     pub(crate) fn set_raw(&mut self, domain: &str, value: Option<String>) {
         match value {
             Some(v) => {
@@ -177,10 +179,12 @@ impl Keyring {
             .flat_map(|m| m.values().filter_map(Value::as_str))
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.root.is_empty()
     }
 
+    #[cfg(test)]
     pub(crate) fn render(&self) -> Zeroizing<String> {
         python_dumps(&Value::Object(self.root.clone()))
     }

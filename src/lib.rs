@@ -1,15 +1,17 @@
 //! anaconda-ci-auth: turn an Anaconda API key from a CI secret into an authenticated conda job.
 //!
-//! Module map:
-//! - `cli`: clap definitions only. `commands`: one module per subcommand, plus `prepare`.
-//! - `source`: where the key is read from. `secret`: the key type. `jwt`: offline checks.
-//! - `online`: the account check. `keyring`, `condarc`: the file formats. `fsx`: safe file writes.
-//! - `state`: what a setup created. `platform`: CI detection, masking and export.
-//! - `redact`: scrubbing secrets from text and streams. `ui`: the only place that prints.
-//! - `error`: failure classes, exit codes, hints. `env`: the environment snapshot.
+//! Module map (ARCHITECTURE.md has the details and the dependency rule):
+//! - entry and input: `cli` (clap only), `settings` (arguments + `env` snapshot → typed settings),
+//!   `context` (what a command knows), `commands` (one orchestration module per subcommand).
+//! - the key: `source` (where it is read from), `secret` (the type), `check` (mask, preflight,
+//!   offline `jwt`, `online`), `redact` (scrubbing), `ui` (the only printer), `report` (typed output).
+//! - the job: `job` (directory, transaction, record, merge, undo, sweep), the formats `keyring`
+//!   and `condarc`, `fsx` (careful file operations), `doctor` (traps), `conda`, `process` (exec's
+//!   child and signals), `platform` (one file per CI), `error` (kinds and exit codes).
 
 mod check;
 mod cli;
+mod clients;
 mod commands;
 mod conda;
 mod condarc;

@@ -58,7 +58,12 @@ impl Validate {
 pub(crate) struct Setup {
     pub(crate) dir: PathBuf,
     pub(crate) keyring_path: Option<PathBuf>,
-    pub(crate) condarc_path: PathBuf,
+    /// Absent when conda is not among the clients.
+    pub(crate) condarc_path: Option<PathBuf>,
+    /// The package clients configured.
+    pub(crate) clients: Vec<&'static str>,
+    /// The client files written or merged into (rattler, mamba, netrc, uv).
+    pub(crate) client_files: Vec<PathBuf>,
     pub(crate) state_path: PathBuf,
     pub(crate) env_file: PathBuf,
     pub(crate) env: BTreeMap<String, String>,
@@ -85,7 +90,13 @@ impl Setup {
         if let Some(k) = &self.keyring_path {
             out.push(format!("  keyring    {}", k.display()));
         }
-        out.push(format!("  condarc    {}", self.condarc_path.display()));
+        if let Some(c) = &self.condarc_path {
+            out.push(format!("  condarc    {}", c.display()));
+        }
+        out.push(format!("  clients    {}", self.clients.join(", ")));
+        for f in &self.client_files {
+            out.push(format!("  file       {}", f.display()));
+        }
         if let Some(e) = &self.key.expires_at {
             out.push(format!("  expires    {e}"));
         }
@@ -102,7 +113,11 @@ impl Setup {
                 "keyring-path",
                 self.keyring_path.as_ref().map(path).unwrap_or_default(),
             ),
-            ("condarc-path", path(&self.condarc_path)),
+            (
+                "condarc-path",
+                self.condarc_path.as_ref().map(path).unwrap_or_default(),
+            ),
+            ("clients", self.clients.join(",")),
             ("state-path", path(&self.state_path)),
             ("env-file", path(&self.env_file)),
             ("fingerprint", self.key.fingerprint.clone()),

@@ -28,6 +28,44 @@ pub(crate) struct Validation {
     pub(crate) timeout: Duration,
 }
 
+/// A package client the job configures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Client {
+    Conda,
+    Mamba,
+    Pixi,
+    Pip,
+    Uv,
+}
+
+impl Client {
+    pub(crate) const ALL: [Self; 5] = [Self::Conda, Self::Mamba, Self::Pixi, Self::Pip, Self::Uv];
+    /// Configured unless `--clients` says otherwise: every conda-channel client. pip and uv change
+    /// which index a job installs from, so they are opt-in.
+    pub(crate) const DEFAULT: [Self; 3] = [Self::Conda, Self::Mamba, Self::Pixi];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Conda => "conda",
+            Self::Mamba => "mamba",
+            Self::Pixi => "pixi",
+            Self::Pip => "pip",
+            Self::Uv => "uv",
+        }
+    }
+}
+
+/// Anaconda's wheels index, for pip and uv.
+pub(crate) const WHEELS_INDEX: &str = "https://repo.anaconda.cloud/repo/anaconda-wheels/simple";
+
+/// The wheels index for pip/uv.
+pub(crate) struct WheelsIndex {
+    pub(crate) url: url::Url,
+    /// The only index (true) or an extra one beside PyPI.
+    pub(crate) primary: bool,
+}
+
 /// What the job directory provides.
 pub(crate) struct Job {
     pub(crate) mode: record::Mode,
@@ -36,11 +74,18 @@ pub(crate) struct Job {
     pub(crate) register: bool,
     pub(crate) conda: Option<PathBuf>,
     pub(crate) allow_untrusted: bool,
+    pub(crate) clients: Vec<Client>,
+    pub(crate) wheels: WheelsIndex,
+    pub(crate) accept_tos: bool,
 }
 
 impl Job {
     pub(crate) fn env_mode(&self) -> bool {
         self.mode != record::Mode::Keyring
+    }
+
+    pub(crate) fn has(&self, c: Client) -> bool {
+        self.clients.contains(&c)
     }
 }
 
@@ -96,11 +141,19 @@ pub(crate) fn validation(args: &ValidationArgs, env: &Env) -> Result<Validation>
     })
 }
 
-pub(crate) fn job(args: &JobArgs) -> Result<Job> {
+pub(crate) fn job(args: &JobArgs, env: &Env) -> Result<Job> {
     let mode = match args.mode {
         Mode::Keyring => record::Mode::Keyring,
         Mode::Env => record::Mode::Env,
         Mode::Both => record::Mode::Both,
+    };
+    let clients = match args
+        .clients
+        .clone()
+        .or_else(|| env.get(names::CLIENTS).map(str::to_owned))
+    {
+        Some(list) => clients(&list)?,
+        None => Client::DEFAULT.to_vec(),
     };
     Ok(Job {
         mode,
@@ -108,6 +161,64 @@ pub(crate) fn job(args: &JobArgs) -> Result<Job> {
         register: args.register,
         conda: args.conda.clone(),
         allow_untrusted: args.allow_untrusted_trigger,
+        clients,
+        wheels: wheels_index(args, env)?,
+        accept_tos: args.accept_tos || env.is_true(names::ACCEPT_TOS),
+    })
+}
+
+/// `--clients conda,pixi`: known names, comma-separated, at least one.
+fn clients(list: &str) -> Result<Vec<Client>> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let c = Client::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--clients: `{name}` is not a client this tool configures"
+                ))
+                .hint("use a comma-separated list of conda, mamba, pixi, pip, uv")
+            })?;
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::usage("--clients is empty").hint("for example --clients conda,pixi"));
+    }
+    Ok(out)
+}
+
+fn wheels_index(args: &JobArgs, env: &Env) -> Result<WheelsIndex> {
+    let text = args
+        .wheels_index
+        .clone()
+        .or_else(|| env.get(names::WHEELS_INDEX).map(str::to_owned))
+        .unwrap_or_else(|| WHEELS_INDEX.to_owned());
+    let url = url::Url::parse(&text).map_err(|e| {
+        Error::usage(format!("--wheels-index: `{text}` is not a URL ({e})"))
+            .hint(format!("for example --wheels-index {WHEELS_INDEX}"))
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.host().is_none() || !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
+        return Err(Error::usage(format!(
+            "--wheels-index `{text}` must be an https:// URL: pip and uv would send the key with every request"
+        ))
+        .hint(format!("for example --wheels-index {WHEELS_INDEX}")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::usage("--wheels-index must not contain credentials")
+            .hint("the key is added for pip and uv through a job-scoped netrc"));
+    }
+    Ok(WheelsIndex {
+        url,
+        primary: args.wheels_index_mode != Some(crate::cli::IndexMode::Extra),
     })
 }
 

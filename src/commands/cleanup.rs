@@ -78,8 +78,11 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
 /// Undoes one job the user asked to clean up, and reports it.
 fn clean(ctx: &Ctx, rec: &Record, r: &mut report::Cleanup) -> Result<()> {
     let undone = job::undo::undo(rec, Scope::Named)?;
-    ctx.platform
-        .forget(&ctx.env, rec.env.contains_key(crate::env::names::API_KEY))?;
+    ctx.platform.forget(
+        &ctx.env,
+        rec.env.contains_key(crate::env::names::API_KEY),
+        &rec.restore_env,
+    )?;
     r.removed.extend(undone.removed);
     r.warnings.extend(undone.warnings);
     ui::info(&format!("anaconda-ci-auth: removed {}", rec.dir.display()));

@@ -20,7 +20,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     // still leads to removing the directory rather than dying with it in place.
     let forwarder = Forwarder::install();
     let validation = settings::validation(&args.validation, &ctx.env)?;
-    let spec = settings::job(&args.job)?;
+    let spec = settings::job(&args.job, &ctx.env)?;
     let (program, rest) = args
         .command
         .split_first()
@@ -35,7 +35,10 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     }
     let dir = job::create_dir(&ctx.env.temp_dir())?;
     let mut txn = Txn::begin(k.new_record(ctx, spec.mode, dir, true, Command::Exec))?;
-    let written = write::write_files(&mut txn, &Spec::new(&spec, &k.domain, None), k.key())?;
+    let written = write::write_files(&mut txn, &Spec::new(&spec, &k.domain, None), k.key(), &ctx.env)?;
+    for w in &written.warnings {
+        ui::warn(w);
+    }
     let pairs = written.exports.pairs(k.key());
     let removed = k.removed_key_vars(spec.env_mode());
     if spec.register {

@@ -17,7 +17,7 @@ use crate::{conda, doctor, report, settings, ui};
 
 pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     let validation = settings::validation(&args.validation, &ctx.env)?;
-    let spec = settings::job(&args.job)?;
+    let spec = settings::job(&args.job, &ctx.env)?;
     let keyring_path = match &args.keyring_path {
         Some(p) => Some(settings::keyring_path(p, &ctx.env)?),
         None => None,
@@ -35,6 +35,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         &mut txn,
         &Spec::new(&spec, &k.domain, keyring_path.as_deref()),
         k.key(),
+        &ctx.env,
     )?;
     let pairs = written.exports.pairs(k.key());
     // Register before anything is exported: a failed conda step leaves no job behind.
@@ -62,6 +63,8 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         dir: txn.dir().to_path_buf(),
         keyring_path: written.keyring.clone(),
         condarc_path: written.condarc.clone(),
+        clients: spec.clients.iter().map(|c| c.name()).collect(),
+        client_files: written.client_files.clone(),
         state_path: txn.record().path(),
         env_file: written.env_file.clone(),
         env: written.exports.redacted(),
@@ -96,10 +99,11 @@ fn warnings(
     exported: Exported,
 ) -> Vec<String> {
     let mut warnings = k.warnings.clone();
+    warnings.extend(written.warnings.iter().cloned());
     warnings.extend(doctor::condarc_traps(
         &ctx.env,
         &spec.channels,
-        Some(&written.condarc),
+        written.condarc.as_deref(),
     ));
     if written.keyring.is_some() {
         warnings.extend(doctor::keyring_traps(&ctx.env));

@@ -105,5 +105,15 @@ fn record_warnings(ctx: &Ctx, rec: &Record) -> Vec<String> {
             w.push(format!("`{}` is missing; run setup again", f.display()));
         }
     }
+    // A later step of another tool (setup-micromamba, setup-pixi) may export its own file.
+    for (var, ours) in &rec.env {
+        let now = ctx.env.get(var);
+        if ours != crate::job::exports::REDACTED && now.is_some_and(|n| n != ours) {
+            w.push(format!(
+                "{var} now names `{}`, not the job's `{ours}`: a later step replaced it; run setup after other setup steps",
+                now.unwrap_or_default()
+            ));
+        }
+    }
     w
 }

@@ -22,12 +22,126 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Kind, Result};
 use crate::fsx::{self, Attrs};
-use crate::keyring::Keyring;
+use crate::keyring::{self, Keyring};
+
+/// The shared files a job merges into.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Format {
+    /// anaconda-auth's keyring: entries are `{"Anaconda Cloud": {"<domain>": "<base64>"}}`.
+    Keyring,
+    /// libmamba's `~/.mamba/auth/authentication.json`: entries are `{"<host[:port]>": {...}}`.
+    MambaAuth,
+}
+
+impl Format {
+    fn role(self) -> &'static str {
+        match self {
+            Self::Keyring => "a keyring",
+            Self::MambaAuth => "mamba's authentication file",
+        }
+    }
+}
+
+/// A parsed shared file whose entries are JSON values addressed by name; everything else in it
+/// is kept as it is, in order.
+pub(crate) struct Doc {
+    format: Format,
+    root: Map<String, Value>,
+}
+
+impl Doc {
+    /// Parses `text`; an empty file is an empty document. Anything we could not put back entry
+    /// by entry is refused.
+    pub(crate) fn parse(format: Format, text: &str, path: &Path) -> Result<Self> {
+        if format == Format::Keyring {
+            // Validates the keyring's shape (and says how to fix it).
+            Keyring::parse(text, path)?;
+        }
+        if text.trim().is_empty() {
+            return Ok(Self {
+                format,
+                root: Map::new(),
+            });
+        }
+        let refuse = |why: &str| {
+            Error::new(
+                Kind::Filesystem,
+                format!("refusing to modify `{}`: {why}", path.display()),
+            )
+            .hint("move the file aside or repair it; nothing was changed")
+        };
+        match serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
+            Ok(Value::Object(root)) => {
+                if format == Format::MambaAuth && root.values().any(|v| !v.is_object()) {
+                    return Err(refuse("an entry is not a JSON object"));
+                }
+                Ok(Self { format, root })
+            }
+            Ok(_) => Err(refuse("it is not a JSON object")),
+            Err(_) => Err(refuse("it is not valid JSON")),
+        }
+    }
+
+    pub(crate) fn entry(&self, name: &str) -> Option<&Value> {
+        match self.format {
+            Format::Keyring => self.root.get(keyring::SERVICE)?.get(name),
+            Format::MambaAuth => self.root.get(name),
+        }
+    }
+
+    fn set(&mut self, name: &str, value: Option<Value>) {
+        let map = match self.format {
+            Format::Keyring => match value {
+                Some(_) => self
+                    .root
+                    .entry(keyring::SERVICE)
+                    .or_insert_with(|| Value::Object(Map::new()))
+                    .as_object_mut(),
+                None => self.root.get_mut(keyring::SERVICE).and_then(Value::as_object_mut),
+            },
+            Format::MambaAuth => Some(&mut self.root),
+        };
+        let Some(map) = map else {
+            return;
+        };
+        match value {
+            Some(v) => {
+                map.insert(name.to_owned(), v);
+            }
+            None => {
+                map.shift_remove(name);
+            }
+        }
+        // Removing the last domain of the keyring's service removes the service.
+        if self.format == Format::Keyring
+            && self
+                .root
+                .get(keyring::SERVICE)
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+        {
+            self.root.shift_remove(keyring::SERVICE);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.root.is_empty()
+    }
+
+    fn render(&self) -> Zeroizing<String> {
+        let value = Value::Object(self.root.clone());
+        match self.format {
+            Format::Keyring => keyring::python_dumps(&value),
+            Format::MambaAuth => Zeroizing::new(serde_json::to_string_pretty(&value).unwrap_or_default()),
+        }
+    }
+}
 
 const ORIG_SUFFIX: &str = ".anaconda-ci-auth-orig";
 const LEDGER_SUFFIX: &str = ".anaconda-ci-auth-ledger";
@@ -47,6 +161,7 @@ struct Ledger {
     tool: String,
     format: u32,
     target: PathBuf,
+    kind: Format,
     existed: bool,
     mode: Option<u32>,
     owner: Option<(u32, u32)>,
@@ -70,37 +185,55 @@ fn sidecars(target: &Path) -> [PathBuf; 2] {
     [sidecar(target, ORIG_SUFFIX), sidecar(target, LEDGER_SUFFIX)]
 }
 
-/// Adds the job with state file `state` as the newest holder of `entry` in `target`.
-/// `make_value` gets the original entry (if any) and returns the job's value, which is written to
-/// `value_file` before the ledger names it.
+/// The entries a job sets, by name.
+pub(crate) type Entries = Vec<(String, Value)>;
+
+/// Adds the job with state file `state` as the newest holder of its entries in `target`.
+/// `make_entries` gets the file as it was before any job and returns the job's entries, which
+/// are written to `value_file` (a JSON object) before the ledger names them. Returns the names.
 pub(crate) fn join(
     target: &Path,
-    entry: &str,
+    format: Format,
     state: &Path,
     value_file: &Path,
-    make_value: impl FnOnce(Option<&str>) -> Zeroizing<String>,
-) -> Result<()> {
+    make_entries: impl FnOnce(&Doc) -> Entries,
+) -> Result<Vec<String>> {
     let dir = parent_of(target);
     let created_dirs = create_missing_dirs(&dir)?;
     fsx::check_parent(&dir)?;
-    fsx::regular_or_absent(target, "a keyring")?;
+    fsx::regular_or_absent(target, format.role())?;
     let _lock = fsx::Lock::acquire(target)?;
     fsx::remove_stale_temps(&dir);
     let mut ledger = match load_ledger(target)? {
-        Some(l) => l,
-        None => start_ledger(target, created_dirs)?,
+        Some(l) if l.kind == format => l,
+        Some(_) => {
+            return Err(Error::new(
+                Kind::Filesystem,
+                format!(
+                    "`{}` is already merged into as another kind of file",
+                    target.display()
+                ),
+            )
+            .hint("point each option at its own file"));
+        }
+        None => start_ledger(target, format, created_dirs)?,
     };
     let original = original_doc(target, &ledger)?;
-    let value = make_value(original.entry(entry));
-    fsx::write_atomic(value_file, value.as_bytes())?;
-    let holders = ledger.entries.entry(entry.to_owned()).or_default();
-    holders.retain(|h| h.state != state);
-    holders.push(Holder {
-        state: state.to_path_buf(),
-        value_file: value_file.to_path_buf(),
-    });
+    let entries = make_entries(&original);
+    let object: Map<String, Value> = entries.iter().cloned().collect();
+    let text = Zeroizing::new(serde_json::to_string(&object).unwrap_or_default());
+    fsx::write_atomic(value_file, text.as_bytes())?;
+    for (name, _) in &entries {
+        let holders = ledger.entries.entry(name.clone()).or_default();
+        holders.retain(|h| h.state != state);
+        holders.push(Holder {
+            state: state.to_path_buf(),
+            value_file: value_file.to_path_buf(),
+        });
+    }
     save_ledger(target, &ledger)?;
-    reconcile(target, &mut ledger, &original)
+    reconcile(target, &mut ledger, &original)?;
+    Ok(entries.into_iter().map(|(n, _)| n).collect())
 }
 
 /// Removes the job with state file `state` from every entry of `target` it holds, and puts back
@@ -156,14 +289,14 @@ fn create_missing_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// A new ledger for `target`, after saving its original bytes.
-fn start_ledger(target: &Path, created_dirs: Vec<PathBuf>) -> Result<Ledger> {
+fn start_ledger(target: &Path, format: Format, created_dirs: Vec<PathBuf>) -> Result<Ledger> {
     let orig = sidecar(target, ORIG_SUFFIX);
-    let meta = fsx::regular_or_absent(target, "a keyring")?;
+    let meta = fsx::regular_or_absent(target, format.role())?;
     let attrs = meta.as_ref().map(fsx::attrs_of).unwrap_or_default();
-    match fsx::read_regular(target, "a keyring")? {
+    match fsx::read_regular(target, format.role())? {
         Some(bytes) => {
             // Refuse a file we could not put back entry by entry, before anything is written.
-            Keyring::parse(&String::from_utf8_lossy(&bytes), target)?;
+            Doc::parse(format, &String::from_utf8_lossy(&bytes), target)?;
             fsx::write_durable(&orig, &bytes)?;
         }
         None => remove_sidecar(&orig)?,
@@ -172,6 +305,7 @@ fn start_ledger(target: &Path, created_dirs: Vec<PathBuf>) -> Result<Ledger> {
         tool: crate::job::record::MARKER.into(),
         format: LEDGER_FORMAT,
         target: target.to_path_buf(),
+        kind: format,
         existed: meta.is_some(),
         mode: attrs.mode,
         owner: attrs.owner,
@@ -234,9 +368,9 @@ fn remove_sidecar(path: &Path) -> Result<()> {
 }
 
 /// The target as it was before the first job: parsed from the saved copy.
-fn original_doc(target: &Path, ledger: &Ledger) -> Result<Keyring> {
+fn original_doc(target: &Path, ledger: &Ledger) -> Result<Doc> {
     if !ledger.existed {
-        return Keyring::parse("", target);
+        return Doc::parse(ledger.kind, "", target);
     }
     let orig = sidecar(target, ORIG_SUFFIX);
     let bytes = read_sidecar(&orig)?.ok_or_else(|| {
@@ -250,33 +384,33 @@ fn original_doc(target: &Path, ledger: &Ledger) -> Result<Keyring> {
         )
         .hint("check the keyring by hand; the ledger beside it names the jobs that changed it")
     })?;
-    Keyring::parse(&String::from_utf8_lossy(&bytes), &orig)
+    Doc::parse(ledger.kind, &String::from_utf8_lossy(&bytes), &orig)
 }
 
 /// Rewrites `target` from the ledger; when no holder is left, restores the original and removes
 /// the sidecars.
-fn reconcile(target: &Path, ledger: &mut Ledger, original: &Keyring) -> Result<()> {
-    let current_bytes = fsx::read_regular(target, "a keyring")?;
+fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc) -> Result<()> {
+    let current_bytes = fsx::read_regular(target, ledger.kind.role())?;
     let current_text = current_bytes
         .as_ref()
         .map(|b| Zeroizing::new(String::from_utf8_lossy(b).into_owned()))
         .unwrap_or_default();
-    let mut doc = Keyring::parse(&current_text, target)?;
+    let mut doc = Doc::parse(ledger.kind, &current_text, target)?;
     for (entry, holders) in &mut ledger.entries {
         let mut value = None;
         // The newest holder that is alive and still has its value.
         while let Some(h) = holders.last() {
             if h.state.exists()
-                && let Ok(Some(v)) = fsx::read_regular(&h.value_file, "a job file")
+                && let Some(v) = holder_value(h, entry)
             {
-                value = Some(String::from_utf8_lossy(&v).into_owned());
+                value = Some(v);
                 break;
             }
             holders.pop();
         }
         holders.retain(|h| h.state.exists());
-        let value = value.or_else(|| original.entry(entry).map(str::to_owned));
-        doc.set_raw(entry, value);
+        let value = value.or_else(|| original.entry(entry).cloned());
+        doc.set(entry, value);
     }
     let attrs = Attrs {
         mode: Some(ledger.mode.unwrap_or(0o600)),
@@ -321,9 +455,17 @@ fn reconcile(target: &Path, ledger: &mut Ledger, original: &Keyring) -> Result<(
     Ok(())
 }
 
-fn same_json(a: &Keyring, b: &Keyring) -> bool {
-    let parse = |k: &Keyring| serde_json::from_str::<Value>(&k.render()).ok();
-    parse(a) == parse(b)
+/// A holder's value for `entry`, from its job's value file.
+fn holder_value(h: &Holder, entry: &str) -> Option<Value> {
+    let bytes = fsx::read_regular(&h.value_file, "a job file").ok()??;
+    match serde_json::from_slice::<Value>(&bytes).ok()? {
+        Value::Object(mut m) => m.shift_remove(entry),
+        _ => None,
+    }
+}
+
+fn same_json(a: &Doc, b: &Doc) -> bool {
+    a.root == b.root
 }
 
 #[cfg(all(test, unix))]
@@ -348,10 +490,14 @@ mod tests {
     }
 
     fn join_as(target: &Path, entry: &str, j: &Job, v: &str) {
-        join(target, entry, &j.state, &j.value, |_| {
-            Zeroizing::new(v.to_owned())
+        join(target, Format::Keyring, &j.state, &j.value, |_| {
+            vec![(entry.to_owned(), Value::String(v.to_owned()))]
         })
         .unwrap();
+    }
+
+    fn none(_: &Doc) -> Entries {
+        vec![("anaconda.com".into(), Value::String("x".into()))]
     }
 
     fn finish(j: &Job) {
@@ -433,17 +579,11 @@ mod tests {
         let fifo = tmp.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let j = job(tmp.path(), 1);
-        let err = join(&fifo, "anaconda.com", &j.state, &j.value, |_| {
-            Zeroizing::new("x".into())
-        })
-        .unwrap_err();
+        let err = join(&fifo, Format::Keyring, &j.state, &j.value, none).unwrap_err();
         assert!(err.message.contains("named pipe"), "{}", err.message);
         let dir = tmp.path().join("dir");
         std::fs::create_dir(&dir).unwrap();
-        let err = join(&dir, "anaconda.com", &j.state, &j.value, |_| {
-            Zeroizing::new("x".into())
-        })
-        .unwrap_err();
+        let err = join(&dir, Format::Keyring, &j.state, &j.value, none).unwrap_err();
         assert!(err.message.contains("directory"), "{}", err.message);
     }
 
@@ -453,15 +593,51 @@ mod tests {
         let target = tmp.path().join("keyring");
         std::fs::write(&target, "not json").unwrap();
         let j = job(tmp.path(), 1);
-        assert!(
-            join(&target, "anaconda.com", &j.state, &j.value, |_| Zeroizing::new(
-                "x".into()
-            ))
-            .is_err()
-        );
+        assert!(join(&target, Format::Keyring, &j.state, &j.value, none).is_err());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "not json");
         for s in sidecars(&target) {
             assert!(!s.exists());
         }
+    }
+
+    #[test]
+    fn mamba_entries_merge_and_restore_like_keyring_entries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join(".mamba/auth/authentication.json");
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let original = "{\"repo.anaconda.cloud\": {\"type\": \"CondaToken\", \"token\": \"users-own\"}, \"x.org\": {\"type\": \"BearerToken\", \"token\": \"t\"}}";
+        std::fs::write(&target, original).unwrap();
+        let (j1, j2) = (job(tmp.path(), 1), job(tmp.path(), 2));
+        let entries = |k: &'static str| {
+            move |_: &Doc| -> Entries {
+                ["repo.anaconda.cloud", "repo.anaconda.com"]
+                    .iter()
+                    .map(|h| {
+                        (
+                            (*h).to_owned(),
+                            serde_json::json!({"type": "BearerToken", "token": k}),
+                        )
+                    })
+                    .collect()
+            }
+        };
+        join(&target, Format::MambaAuth, &j1.state, &j1.value, entries("one")).unwrap();
+        join(&target, Format::MambaAuth, &j2.state, &j2.value, entries("two")).unwrap();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+        assert_eq!(v["repo.anaconda.cloud"]["token"], "two");
+        assert_eq!(v["x.org"]["token"], "t");
+        leave(&target, &j2.state).unwrap();
+        finish(&j2);
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+        assert_eq!(v["repo.anaconda.com"]["token"], "one");
+        leave(&target, &j1.state).unwrap();
+        finish(&j1);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), original);
+        // A file that holds one kind of entries is not merged into as the other.
+        let j3 = job(tmp.path(), 3);
+        join(&target, Format::MambaAuth, &j3.state, &j3.value, entries("three")).unwrap();
+        assert!(join(&target, Format::Keyring, &j3.state, &j3.value, none).is_err());
+        leave(&target, &j3.state).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), original);
     }
 }

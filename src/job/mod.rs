@@ -18,8 +18,6 @@ pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 
-use zeroize::Zeroizing;
-
 pub(crate) use record::Record;
 pub(crate) use undo::{DIR_PREFIX, Scope, SweepPolicy, Undone, find_for_ci_job, sweep};
 
@@ -33,8 +31,16 @@ pub(crate) mod layout {
     pub(crate) const CONDARC: &str = "condarc.yml";
     pub(crate) const ENV_SH: &str = "env.sh";
     pub(crate) const API_KEY: &str = "api-key";
-    /// The job's own copy of the entry it merged into a shared keyring.
-    pub(crate) const MERGED_ENTRY: &str = "keyring.entry";
+    /// The job's own copy of the entry it merged into a user's keyring.
+    pub(crate) const MERGED_KEYRING: &str = "keyring.entry";
+    /// The job's own copy of the entries it merged into mamba's authentication file.
+    pub(crate) const MERGED_MAMBA: &str = "mamba-auth.entry";
+    /// rattler's (pixi, rattler-build) credentials.
+    pub(crate) const RATTLER_AUTH: &str = "rattler-auth.json";
+    /// pip's and uv's credentials for the wheels index.
+    pub(crate) const NETRC: &str = "netrc";
+    /// uv's configuration naming the wheels index.
+    pub(crate) const UV_TOML: &str = "uv.toml";
     pub(crate) use super::record::STATE_FILE as STATE;
 }
 
@@ -172,26 +178,28 @@ impl Txn {
         fsx::write_new(path, contents)
     }
 
-    /// Merges this job's entry for `entry` into the shared file `target` (absolute). `make_value`
-    /// gets the file's original entry, if any.
+    /// Merges this job's entries into the shared file `target` (absolute); its own copy of them
+    /// goes to `value_name` in the job directory. `make_entries` gets the file as it was before
+    /// any job changed it.
     pub(crate) fn merge(
         &mut self,
         target: &Path,
-        entry: &str,
-        make_value: impl FnOnce(Option<&str>) -> Zeroizing<String>,
+        format: merge::Format,
+        value_name: &str,
+        make_entries: impl FnOnce(&merge::Doc) -> merge::Entries,
     ) -> Result<()> {
-        let value_file = self.record.dir.join(layout::MERGED_ENTRY);
+        let value_file = self.record.dir.join(value_name);
         self.plan(&value_file)?;
         let m = record::Merge {
             target: target.to_path_buf(),
-            entry: entry.to_owned(),
+            format,
             value_file: value_file.clone(),
         };
         if !self.record.merges.contains(&m) {
             self.record.merges.push(m.clone());
             self.record.save()?;
         }
-        merge::join(target, entry, &self.record.path(), &value_file, make_value)?;
+        merge::join(target, format, &self.record.path(), &value_file, make_entries)?;
         self.joined.push(m);
         Ok(())
     }

@@ -57,14 +57,13 @@ impl Mode {
     }
 }
 
-/// A shared credential file outside the job directory that this job merged an entry into.
+/// A shared credential file outside the job directory that this job merged entries into.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Merge {
     /// The shared file, absolute.
     pub(crate) target: PathBuf,
-    /// The entry within it (the keyring's domain).
-    pub(crate) entry: String,
-    /// The job's own copy of the entry value, inside the job directory (0600).
+    pub(crate) format: super::merge::Format,
+    /// The job's own copy of its entries, inside the job directory (0600).
     pub(crate) value_file: PathBuf,
 }
 
@@ -95,6 +94,13 @@ pub(crate) struct Record {
     pub(crate) merges: Vec<Merge>,
     /// Whether the command created `dir` (a `--dir` the user made stays when cleaned up).
     pub(crate) created_dir: bool,
+    /// The package clients configured.
+    #[serde(default)]
+    pub(crate) clients: Vec<crate::settings::Client>,
+    /// Variables the job replaced, with their values before ("" when unset): put back for later
+    /// steps on platforms that keep the job's exports (GitHub).
+    #[serde(default)]
+    pub(crate) restore_env: BTreeMap<String, String>,
 }
 
 impl Record {
@@ -205,6 +211,8 @@ mod tests {
             env: BTreeMap::new(),
             merges: vec![],
             created_dir: true,
+            clients: vec![],
+            restore_env: BTreeMap::new(),
         }
     }
 

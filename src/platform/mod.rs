@@ -171,13 +171,26 @@ impl Platform {
         Ok(())
     }
 
-    /// After cleanup: takes back an exported key where the platform holds it for later steps
-    /// (GitHub: set to empty, which anaconda-auth treats as unset).
-    pub(crate) fn forget(self, env: &Env, exported_key: bool) -> Result<()> {
-        if self != Self::Github || !exported_key {
+    /// After cleanup, where the platform keeps the job's exports for later steps (GitHub): takes
+    /// back an exported key (set to empty, which anaconda-auth treats as unset) and puts back the
+    /// values the job replaced (a user's `CONDARC`, `RATTLER_AUTH_FILE`, ...).
+    pub(crate) fn forget(
+        self,
+        env: &Env,
+        exported_key: bool,
+        restore: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        if self != Self::Github {
             return Ok(());
         }
-        github::append_to(env, github::ENV_FILE, &[(names::API_KEY, "")]).map(drop)
+        let mut entries: Vec<(&str, &str)> = restore.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        if exported_key {
+            entries.push((names::API_KEY, ""));
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        github::append_to(env, github::ENV_FILE, &entries).map(drop)
     }
 }
 

@@ -26,8 +26,11 @@ fn setup_offline_writes_spec_keyring_and_cleans_up() {
     let keyring = std::path::PathBuf::from(json["keyring_path"].as_str().unwrap());
     let text = std::fs::read_to_string(&keyring).unwrap();
     assert!(text.starts_with(r#"{"Anaconda Cloud": {"anaconda.com": ""#));
-    assert_no_leak_in_tree(&dir, &key, std::slice::from_ref(&keyring));
+    let allowed: Vec<std::path::PathBuf> = CREDENTIAL_FILES.iter().map(|f| dir.join(f)).collect();
+    assert!(allowed.contains(&keyring));
+    assert_no_leak_in_tree(&dir, &key, &allowed);
     assert_eq!(json["validation"]["mode"], "offline");
+    assert_eq!(json["clients"], serde_json::json!(["conda", "mamba", "pixi"]));
     assert_eq!(json["env"]["ANACONDA_AUTH_USE_UNIFIED_REPO_API_KEY"], "true");
 
     let out = sb.cmd(["cleanup", "--dir", dir.to_str().unwrap()]).run();

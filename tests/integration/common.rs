@@ -28,9 +28,16 @@ pub const CREDENTIAL_FILES: &[&str] = &[
     "keyring",
     "api-key",
     "keyring.entry",
+    "mamba-auth.entry",
+    "rattler-auth.json",
+    "netrc",
     "ANACONDA_AUTH_API_KEY",
     "anaconda_keyring",
 ];
+
+/// Credential files outside job directories that setup merges into on purpose (the default
+/// clients include mamba), relative to the sandbox's HOME; cleanup restores them.
+pub const MERGED_IN_HOME: &[&str] = &[".mamba/auth/authentication.json"];
 
 /// The state file that marks a job directory.
 pub const STATE_FILE: &str = "state.json";
@@ -271,6 +278,9 @@ impl Sandbox {
     /// registered with [`Sandbox::credential`].
     fn is_credential_file(&self, file: &Path) -> bool {
         if self.credentials.borrow().iter().any(|p| p == file) {
+            return true;
+        }
+        if MERGED_IN_HOME.iter().any(|m| self.home().join(m) == file) {
             return true;
         }
         let (Some(name), Some(dir)) = (file.file_name().and_then(|n| n.to_str()), file.parent()) else {
