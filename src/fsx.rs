@@ -210,7 +210,10 @@ fn set_attrs(file: &File, attrs: Attrs) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-        if let Some((uid, gid)) = attrs.owner {
+        // Only root can give a file away; files created while acting as the owner are theirs.
+        if let Some((uid, gid)) = attrs.owner
+            && nix::unistd::geteuid().is_root()
+        {
             let meta = file.metadata()?;
             if (meta.uid(), meta.gid()) != (uid, gid) {
                 std::os::unix::fs::fchown(file, Some(uid), Some(gid))?;
@@ -295,6 +298,11 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
 /// Reads a regular file without following a symlink or blocking on a FIFO swapped in after
 /// [`regular_or_absent`]: opened with O_NOFOLLOW|O_NONBLOCK and checked through the descriptor.
 pub(crate) fn read_regular(path: &Path, role: &str) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    Ok(read_regular_meta(path, role)?.map(|(b, _)| b))
+}
+
+/// [`read_regular`] with the metadata of the descriptor that was read.
+fn read_regular_meta(path: &Path, role: &str) -> Result<Option<(zeroize::Zeroizing<Vec<u8>>, fs::Metadata)>> {
     let mut opts = OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -328,7 +336,26 @@ pub(crate) fn read_regular(path: &Path, role: &str) -> Result<Option<zeroize::Ze
     }
     let mut buf = zeroize::Zeroizing::new(Vec::new());
     std::io::Read::read_to_end(&mut file, &mut buf).map_err(|e| Error::fs("read", path, e))?;
-    Ok(Some(buf))
+    Ok(Some((buf, meta)))
+}
+
+/// [`read_regular`], also requiring that the file read (checked on its descriptor) belongs to
+/// the current user.
+pub(crate) fn read_regular_owned(path: &Path, role: &str) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let Some((bytes, meta)) = read_regular_meta(path, role)? else {
+        return Ok(None);
+    };
+    if !owned_by_me(&meta) {
+        return Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "`{}` belongs to another user; refusing to trust it",
+                path.display()
+            ),
+        )
+        .hint("the file is in use by another user's job: use a file of your own"));
+    }
+    Ok(Some(bytes))
 }
 
 /// Removes our temporary files in `dir` left by a killed run. Call only under the [`Lock`] that
@@ -377,52 +404,6 @@ pub(crate) fn remove_dir_if_empty(path: &Path) -> bool {
     fs::remove_dir(path).is_ok() || !path.exists()
 }
 
-/// An exclusive advisory lock serialising writers of one file, held until dropped.
-///
-/// On unix the lock is taken on the file's directory, so no lock file is left behind; elsewhere
-/// on `<file>.lock`.
-pub(crate) struct Lock {
-    file: File,
-}
-
-impl Lock {
-    pub(crate) fn acquire(target: &Path) -> Result<Self> {
-        #[cfg(unix)]
-        let (path, file) = {
-            let dir = target
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf();
-            let file = File::open(&dir).map_err(|e| Error::fs("open for locking", &dir, e))?;
-            (dir, file)
-        };
-        #[cfg(not(unix))]
-        let (path, file) = {
-            let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-            name.push(".lock");
-            let path = target.with_file_name(name);
-            refuse_symlink(&path)?;
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|e| Error::fs("open lock file", &path, e))?;
-            (path, file)
-        };
-        file.lock().map_err(|e| Error::fs("lock", &path, e))?;
-        Ok(Self { file })
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = self.file.unlock();
-    }
-}
-
 /// Reads a file that may hold secrets, refusing symlinks.
 pub(crate) fn read_private(path: &Path) -> Result<Option<zeroize::Zeroizing<String>>> {
     refuse_symlink(path)?;
@@ -451,16 +432,229 @@ pub(crate) fn mode_string(path: &Path) -> Option<String> {
     }
 }
 
-/// Whether the path belongs to the current user.
+/// Whether the path belongs to the current user (the user [`ActAs`] switched to, if any).
 pub(crate) fn owned_by_me(meta: &fs::Metadata) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
-        meta.uid() == nix::unistd::geteuid().as_raw()
+        meta.uid() == acting_uid()
     }
     #[cfg(not(unix))]
     {
         let _ = meta;
+        true
+    }
+}
+
+#[cfg(unix)]
+thread_local! {
+    /// The (uid, gid) file operations of this thread run as, when [`ActAs`] switched them.
+    static ACTING: std::cell::Cell<Option<(u32, u32)>> = const { std::cell::Cell::new(None) };
+}
+
+#[cfg(unix)]
+fn acting_uid() -> u32 {
+    ACTING
+        .with(std::cell::Cell::get)
+        .map_or_else(|| nix::unistd::geteuid().as_raw(), |(u, _)| u)
+}
+
+/// Root working in a directory another user controls does every file operation there as that
+/// user (Linux `setfsuid`/`setfsgid`, this thread only), so a link or directory swapped in by
+/// that user can only lead to files the user could change anyway. Restored when dropped.
+pub(crate) struct ActAs {
+    #[cfg(unix)]
+    switched: bool,
+}
+
+impl ActAs {
+    /// Finds who controls `dir` (the owners of it and its ancestors) and acts as them: nothing
+    /// to do when only root (or the caller) owns them; refused when two other users do, or where
+    /// the OS cannot switch the file-system identity.
+    pub(crate) fn owner_of(dir: &Path) -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            let me = nix::unistd::geteuid().as_raw();
+            let mut other: Option<(u32, u32)> = None;
+            let absolute = std::path::absolute(dir).map_err(|e| Error::fs("resolve", dir, e))?;
+            for ancestor in absolute.ancestors() {
+                let Ok(meta) = fs::metadata(ancestor) else {
+                    continue;
+                };
+                if meta.uid() == 0 || meta.uid() == me {
+                    continue;
+                }
+                match other {
+                    Some((u, _)) if u != meta.uid() => {
+                        return Err(Error::new(
+                            Kind::Filesystem,
+                            format!(
+                                "refusing to work in `{}`: directories of two other users lead to it",
+                                dir.display()
+                            ),
+                        )
+                        .hint("run setup as the user who owns the file, or choose a path under one owner"));
+                    }
+                    _ => other = Some((meta.uid(), meta.gid())),
+                }
+            }
+            let Some((uid, gid)) = other.filter(|_| me == 0) else {
+                return Ok(Self { switched: false });
+            };
+            switch_to(uid, gid, dir)?;
+            ACTING.with(|a| a.set(Some((uid, gid))));
+            Ok(Self { switched: true })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = dir;
+            Ok(Self {})
+        }
+    }
+}
+
+/// Whether `path` exists, looked at with the caller's own identity even inside [`ActAs`] (a job's
+/// record lives in the caller's private directory, which the acted-as user cannot see). Only
+/// existence is learnt; nothing is read or written this way.
+pub(crate) fn exists_as_caller(path: &Path) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some((uid, gid)) = ACTING.with(std::cell::Cell::get) {
+        use nix::unistd::{Gid, Uid, setfsgid, setfsuid};
+        setfsuid(nix::unistd::geteuid());
+        setfsgid(nix::unistd::getegid());
+        let exists = fs::symlink_metadata(path).is_ok();
+        setfsgid(Gid::from_raw(gid));
+        setfsuid(Uid::from_raw(uid));
+        return exists;
+    }
+    fs::symlink_metadata(path).is_ok()
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn switch_to(uid: u32, gid: u32, _dir: &Path) -> Result<()> {
+    use nix::unistd::{Gid, Uid, setfsgid, setfsuid};
+    setfsgid(Gid::from_raw(gid));
+    setfsuid(Uid::from_raw(uid));
+    Ok(())
+}
+
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+fn switch_to(_uid: u32, _gid: u32, dir: &Path) -> Result<()> {
+    Err(Error::new(
+        Kind::Filesystem,
+        format!(
+            "refusing to work as root in `{}`, which another user controls",
+            dir.display()
+        ),
+    )
+    .hint("run setup as the user who owns the file"))
+}
+
+impl Drop for ActAs {
+    fn drop(&mut self) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.switched {
+            nix::unistd::setfsuid(nix::unistd::geteuid());
+            nix::unistd::setfsgid(nix::unistd::getegid());
+        }
+        #[cfg(unix)]
+        if self.switched {
+            ACTING.with(|a| a.set(None));
+        }
+    }
+}
+
+/// How long [`FileLock::acquire`] waits for another process before giving up.
+pub(crate) const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// An exclusive lock on a private lock file (0600, so other users cannot take it), held until
+/// dropped. Waits at most [`LOCK_WAIT`]; after taking it, checks that the path still names the
+/// locked file (a holder may have removed it meanwhile), and starts again if not.
+pub(crate) struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    pub(crate) fn acquire(path: &Path) -> Result<Self> {
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            let mut opts = OpenOptions::new();
+            opts.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            {
+                std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+                std::os::unix::fs::OpenOptionsExt::custom_flags(
+                    &mut opts,
+                    (nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits(),
+                );
+            }
+            let file = opts
+                .open(path)
+                .map_err(|e| Error::fs("open the lock file", path, e))?;
+            let meta = file.metadata().map_err(|e| Error::fs("inspect", path, e))?;
+            if !meta.is_file() || !owned_by_me(&meta) {
+                return Err(Error::new(
+                    Kind::Filesystem,
+                    format!(
+                        "refusing to use `{}` as a lock: not a regular file of the current user",
+                        path.display()
+                    ),
+                )
+                .hint("remove it by hand after checking that no anaconda-ci-auth job is running"));
+            }
+            match file.try_lock() {
+                Ok(()) => {
+                    if same_file(path, &meta) {
+                        return Ok(Self {
+                            file,
+                            path: path.to_path_buf(),
+                        });
+                    }
+                    continue;
+                }
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::new(
+                        Kind::Filesystem,
+                        format!(
+                            "another process has held `{}` for {} seconds",
+                            path.display(),
+                            LOCK_WAIT.as_secs()
+                        ),
+                    )
+                    .hint("another job is changing the same file; try again, or find the process holding the lock"));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::fs("lock", path, e)),
+            }
+        }
+    }
+
+    /// Removes the lock file while still holding it (waiters notice and start again).
+    pub(crate) fn remove(self) {
+        let _ = remove_own_file(&self.path);
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// Whether `path` (not following a link) is the file `meta` describes.
+fn same_file(path: &Path, meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        fs::symlink_metadata(path).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, meta);
         true
     }
 }

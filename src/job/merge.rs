@@ -1,22 +1,31 @@
-//! Merging a job's entry into a shared credential file that outlives the job (a user's keyring
-//! given with `--keyring-path`), so that a crash at any instruction, concurrent jobs and cleanups
-//! in any order all end with the file exactly as it was.
+//! Merging a job's entries into a shared credential file that outlives the job (a user's
+//! keyring given with `--keyring-path`, mamba's `~/.mamba/auth/authentication.json`), so that a
+//! crash at any instruction, concurrent jobs and cleanups in any order all end with the file
+//! exactly as it was.
 //!
-//! Beside the target `F` live two sidecar files while any job holds an entry in it:
+//! Beside the target `F` live three sidecar files while any job holds an entry in it, all 0600
+//! and owned like `F`:
 //! - `.F.anaconda-ci-auth-orig`: the bytes of `F` before the first job touched it (absent when
 //!   `F` did not exist), written once;
 //! - `.F.anaconda-ci-auth-ledger`: the write-ahead ledger: whether `F` existed, its mode, owner
-//!   and the directories created for it, and per entry the stack of jobs holding it (each by
-//!   its state file and the job-directory file with its value; the key is never in the ledger).
+//!   and the directories created for it, and per entry the jobs holding it, oldest first, each
+//!   with its state file and its value (so the ledger holds the key while a job holds an entry,
+//!   like `F` itself), and the value last written into `F`;
+//! - `.F.anaconda-ci-auth-lock`: the lock every writer of `F` takes (waiting at most a minute).
 //!
-//! Every change happens under the directory lock that all writers of `F` take, in this order:
-//! the job's record names the merge (record first), the ledger is updated (durably), then `F` is
-//! rewritten from the ledger ("reconciled"): each touched entry holds the value of its newest
-//! live holder, or the original entry when none is left. When the last holder leaves, `F` gets
-//! its original bytes back (or is removed if it did not exist), then the ledger and the copy go.
-//! Reconciling is idempotent, so an operation interrupted anywhere is finished by the next one
-//! on the same file; holders whose state file is gone are dropped as dead. `F` is replaced
-//! through a temporary file whose mode and owner are set on its descriptor before the rename.
+//! Nothing outside `F`'s directory is read or written, and when root works in a directory
+//! another user controls, every file operation runs as that user ([`fsx::ActAs`]), so a link or
+//! directory swapped in by them leads only to files they could change anyway.
+//!
+//! Order: the job's record names the merge (record first), the ledger is updated (durably),
+//! then `F` is rewritten from the ledger ("reconciled"): each entry holds the value of its newest
+//! live holder, or the original entry when none is left; an entry someone else changed since we
+//! wrote it is left alone and no longer managed. When the last holder leaves, `F` gets its
+//! original bytes back (or is removed if it did not exist), then the ledger, the copy and the
+//! lock go. Reconciling is idempotent, so an operation interrupted anywhere is finished by the
+//! next one on the same file; holders whose state file is gone are dropped as dead. `F` is
+//! replaced through a temporary file whose mode (and, for root, owner) is set on its descriptor
+//! before the rename.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,7 +35,7 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Kind, Result};
-use crate::fsx::{self, Attrs};
+use crate::fsx::{self, ActAs, Attrs, FileLock};
 use crate::keyring::{self, Keyring};
 
 /// The shared files a job merges into.
@@ -145,15 +154,24 @@ impl Doc {
 
 const ORIG_SUFFIX: &str = ".anaconda-ci-auth-orig";
 const LEDGER_SUFFIX: &str = ".anaconda-ci-auth-ledger";
-const LEDGER_FORMAT: u32 = 1;
+const LOCK_SUFFIX: &str = ".anaconda-ci-auth-lock";
+const LEDGER_FORMAT: u32 = 2;
 
 /// One job holding an entry.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct Holder {
     /// The job's state file; the job is alive while it exists.
     state: PathBuf,
-    /// The job's copy of its entry value (in its job directory, 0600).
-    value_file: PathBuf,
+    /// The job's value for the entry.
+    value: Value,
+}
+
+/// One entry of the target that jobs hold or held.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Managed {
+    holders: Vec<Holder>,
+    /// What we last wrote into the target for this entry (None: removed it).
+    written: Option<Value>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -166,9 +184,9 @@ struct Ledger {
     mode: Option<u32>,
     owner: Option<(u32, u32)>,
     created_dirs: Vec<PathBuf>,
-    /// Entry → its holders, oldest first. An entry stays listed (maybe with no holder) until the
-    /// ledger is removed, so that it is put back to its original value.
-    entries: BTreeMap<String, Vec<Holder>>,
+    /// Entry → its holders. An entry stays listed (maybe with no holder) until the ledger is
+    /// removed, so that it is put back to its original value.
+    entries: BTreeMap<String, Managed>,
 }
 
 fn sidecar(target: &Path, suffix: &str) -> PathBuf {
@@ -181,80 +199,102 @@ fn sidecar(target: &Path, suffix: &str) -> PathBuf {
 
 /// The sidecar files of `target`.
 #[cfg(test)]
-fn sidecars(target: &Path) -> [PathBuf; 2] {
-    [sidecar(target, ORIG_SUFFIX), sidecar(target, LEDGER_SUFFIX)]
+fn sidecars(target: &Path) -> [PathBuf; 3] {
+    [
+        sidecar(target, ORIG_SUFFIX),
+        sidecar(target, LEDGER_SUFFIX),
+        sidecar(target, LOCK_SUFFIX),
+    ]
 }
 
 /// The entries a job sets, by name.
 pub(crate) type Entries = Vec<(String, Value)>;
 
-/// Adds the job with state file `state` as the newest holder of its entries in `target`.
-/// `make_entries` gets the file as it was before any job and returns the job's entries, which
-/// are written to `value_file` (a JSON object) before the ledger names them. Returns the names.
+/// Makes the job with state file `state` the newest holder of its entries in `target` (any
+/// entries it held before are let go). `make_entries` gets the file as it was before any job and
+/// returns the job's entries.
 pub(crate) fn join(
     target: &Path,
     format: Format,
     state: &Path,
-    value_file: &Path,
     make_entries: impl FnOnce(&Doc) -> Entries,
-) -> Result<Vec<String>> {
+) -> Result<()> {
     let dir = parent_of(target);
+    let _as_owner = ActAs::owner_of(&dir)?;
     let created_dirs = create_missing_dirs(&dir)?;
     fsx::check_parent(&dir)?;
     fsx::regular_or_absent(target, format.role())?;
-    let _lock = fsx::Lock::acquire(target)?;
+    let lock = FileLock::acquire(&sidecar(target, LOCK_SUFFIX))?;
     fsx::remove_stale_temps(&dir);
-    let mut ledger = match load_ledger(target)? {
-        Some(l) if l.kind == format => l,
-        Some(_) => {
-            return Err(Error::new(
-                Kind::Filesystem,
-                format!(
-                    "`{}` is already merged into as another kind of file",
-                    target.display()
-                ),
-            )
-            .hint("point each option at its own file"));
+    let ledger = match load_ledger(target) {
+        Ok(Some(l)) if l.kind == format => Ok(l),
+        Ok(Some(_)) => Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "`{}` is already merged into as another kind of file",
+                target.display()
+            ),
+        )
+        .hint("point each option at its own file")),
+        Ok(None) => start_ledger(target, format, created_dirs),
+        Err(e) => Err(e),
+    };
+    let mut ledger = match ledger {
+        Ok(l) => l,
+        Err(e) => {
+            // Nothing is in flight unless a ledger exists: leave no lock file behind.
+            if !sidecar(target, LEDGER_SUFFIX).exists() {
+                lock.remove();
+            }
+            return Err(e);
         }
-        None => start_ledger(target, format, created_dirs)?,
     };
     let original = original_doc(target, &ledger)?;
-    let entries = make_entries(&original);
-    let object: Map<String, Value> = entries.iter().cloned().collect();
-    let text = Zeroizing::new(serde_json::to_string(&object).unwrap_or_default());
-    fsx::write_atomic(value_file, text.as_bytes())?;
-    for (name, _) in &entries {
-        let holders = ledger.entries.entry(name.clone()).or_default();
-        holders.retain(|h| h.state != state);
-        holders.push(Holder {
+    for m in ledger.entries.values_mut() {
+        m.holders.retain(|h| h.state != state);
+    }
+    for (name, value) in make_entries(&original) {
+        ledger.entries.entry(name).or_default().holders.push(Holder {
             state: state.to_path_buf(),
-            value_file: value_file.to_path_buf(),
+            value,
         });
     }
     save_ledger(target, &ledger)?;
-    reconcile(target, &mut ledger, &original)?;
-    Ok(entries.into_iter().map(|(n, _)| n).collect())
+    reconcile(target, &mut ledger, &original, lock)
 }
 
 /// Removes the job with state file `state` from every entry of `target` it holds, and puts back
 /// what the remaining holders (or the original) need. Returns warnings.
 pub(crate) fn leave(target: &Path, state: &Path) -> Result<Vec<String>> {
     let dir = parent_of(target);
+    let _as_owner = ActAs::owner_of(&dir)?;
     if !dir.is_dir() {
-        return Ok(Vec::new());
+        if load_ledger(target).ok().flatten().is_none() && !sidecar(target, LEDGER_SUFFIX).exists() {
+            // Nothing was ever merged here, or it was all put back and the directory removed.
+            return Ok(Vec::new());
+        }
+        return Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "cannot put `{}` back: its directory is not there",
+                target.display()
+            ),
+        )
+        .hint("mount or restore the directory and run cleanup again; the job directory is kept until then"));
     }
-    let _lock = fsx::Lock::acquire(target)?;
+    let lock = FileLock::acquire(&sidecar(target, LOCK_SUFFIX))?;
     fsx::remove_stale_temps(&dir);
     let Some(mut ledger) = load_ledger(target)? else {
         // Nothing in flight: a copy without a ledger is left from a run killed while finishing.
         remove_sidecar(&sidecar(target, ORIG_SUFFIX))?;
+        lock.remove();
         return Ok(Vec::new());
     };
     let mut warnings = Vec::new();
-    for holders in ledger.entries.values_mut() {
-        let before = holders.len();
-        holders.retain(|h| h.state != state);
-        if before != holders.len() && holders.iter().any(|h| h.state.exists()) {
+    for m in ledger.entries.values_mut() {
+        let before = m.holders.len();
+        m.holders.retain(|h| h.state != state);
+        if before != m.holders.len() && m.holders.iter().any(|h| fsx::exists_as_caller(&h.state)) {
             warnings.push(format!(
                 "`{}` keeps the entry of another job that is still running; it is restored when that job is cleaned up",
                 target.display()
@@ -262,7 +302,7 @@ pub(crate) fn leave(target: &Path, state: &Path) -> Result<Vec<String>> {
         }
     }
     let original = original_doc(target, &ledger)?;
-    reconcile(target, &mut ledger, &original)?;
+    reconcile(target, &mut ledger, &original, lock)?;
     Ok(warnings)
 }
 
@@ -316,7 +356,7 @@ fn start_ledger(target: &Path, format: Format, created_dirs: Vec<PathBuf>) -> Re
 
 fn load_ledger(target: &Path) -> Result<Option<Ledger>> {
     let path = sidecar(target, LEDGER_SUFFIX);
-    let Some(bytes) = read_sidecar(&path)? else {
+    let Some(bytes) = fsx::read_regular_owned(&path, "an anaconda-ci-auth ledger")? else {
         return Ok(None);
     };
     let ledger: Ledger = serde_json::from_slice(&bytes).map_err(|e| {
@@ -325,42 +365,25 @@ fn load_ledger(target: &Path) -> Result<Option<Ledger>> {
             format!("`{}` is not a valid anaconda-ci-auth ledger", path.display()),
         )
         .cause(e)
-        .hint("another version or a damaged file: check the keyring it sits beside, then remove it by hand")
+        .hint("another version or a damaged file: check the file it sits beside, then remove it by hand")
     })?;
-    if ledger.tool != crate::job::record::MARKER || ledger.format != LEDGER_FORMAT {
+    if ledger.tool != crate::job::record::MARKER || ledger.format != LEDGER_FORMAT || ledger.target != target
+    {
         return Err(Error::new(
             Kind::Filesystem,
-            format!(
-                "`{}` was written by another anaconda-ci-auth version",
-                path.display()
-            ),
+            format!("`{}` was not written for `{}` by this anaconda-ci-auth version", path.display(), target.display()),
         )
-        .hint("finish the jobs of that version first, or check the keyring and remove the file by hand"));
+        .hint("finish the jobs that wrote it first, or check the file it sits beside and remove the ledger by hand"));
     }
     Ok(Some(ledger))
 }
 
 fn save_ledger(target: &Path, ledger: &Ledger) -> Result<()> {
-    let text = serde_json::to_vec_pretty(ledger)
-        .map_err(|e| Error::internal("could not encode the ledger").cause(e))?;
+    let text = Zeroizing::new(
+        serde_json::to_vec_pretty(ledger)
+            .map_err(|e| Error::internal("could not encode the ledger").cause(e))?,
+    );
     fsx::write_durable(&sidecar(target, LEDGER_SUFFIX), &text)
-}
-
-/// A sidecar file's bytes; it must be a regular file of the current user.
-fn read_sidecar(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
-    if let Some(meta) = fsx::regular_or_absent(path, "an anaconda-ci-auth record")?
-        && !fsx::owned_by_me(&meta)
-    {
-        return Err(Error::new(
-            Kind::Filesystem,
-            format!(
-                "`{}` belongs to another user; refusing to trust it",
-                path.display()
-            ),
-        )
-        .hint("the keyring is in use by another user's job: use a keyring of your own with --keyring-path"));
-    }
-    fsx::read_regular(path, "an anaconda-ci-auth record")
 }
 
 fn remove_sidecar(path: &Path) -> Result<()> {
@@ -373,7 +396,7 @@ fn original_doc(target: &Path, ledger: &Ledger) -> Result<Doc> {
         return Doc::parse(ledger.kind, "", target);
     }
     let orig = sidecar(target, ORIG_SUFFIX);
-    let bytes = read_sidecar(&orig)?.ok_or_else(|| {
+    let bytes = fsx::read_regular_owned(&orig, "an anaconda-ci-auth copy")?.ok_or_else(|| {
         Error::new(
             Kind::Filesystem,
             format!(
@@ -382,41 +405,44 @@ fn original_doc(target: &Path, ledger: &Ledger) -> Result<Doc> {
                 target.display()
             ),
         )
-        .hint("check the keyring by hand; the ledger beside it names the jobs that changed it")
+        .hint("check the file by hand; the ledger beside it names the jobs that changed it")
     })?;
     Doc::parse(ledger.kind, &String::from_utf8_lossy(&bytes), &orig)
 }
 
 /// Rewrites `target` from the ledger; when no holder is left, restores the original and removes
-/// the sidecars.
-fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc) -> Result<()> {
+/// the sidecars (the lock last).
+fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc, lock: FileLock) -> Result<()> {
     let current_bytes = fsx::read_regular(target, ledger.kind.role())?;
     let current_text = current_bytes
         .as_ref()
         .map(|b| Zeroizing::new(String::from_utf8_lossy(b).into_owned()))
         .unwrap_or_default();
     let mut doc = Doc::parse(ledger.kind, &current_text, target)?;
-    for (entry, holders) in &mut ledger.entries {
-        let mut value = None;
-        // The newest holder that is alive and still has its value.
-        while let Some(h) = holders.last() {
-            if h.state.exists()
-                && let Some(v) = holder_value(h, entry)
-            {
-                value = Some(v);
-                break;
-            }
-            holders.pop();
+    let mut foreign = Vec::new();
+    for (entry, m) in &mut ledger.entries {
+        m.holders.retain(|h| fsx::exists_as_caller(&h.state));
+        // Someone else changed the entry since we wrote it (a new login): it is theirs now.
+        if m.written.is_some() && doc.entry(entry) != m.written.as_ref() {
+            foreign.push(entry.clone());
+            continue;
         }
-        holders.retain(|h| h.state.exists());
-        let value = value.or_else(|| original.entry(entry).cloned());
-        doc.set(entry, value);
+        let value = m
+            .holders
+            .last()
+            .map(|h| h.value.clone())
+            .or_else(|| original.entry(entry).cloned());
+        doc.set(entry, value.clone());
+        m.written = value;
+    }
+    for entry in &foreign {
+        ledger.entries.remove(entry);
     }
     let attrs = Attrs {
         mode: Some(ledger.mode.unwrap_or(0o600)),
         owner: ledger.owner,
     };
-    if ledger.entries.values().any(|h| !h.is_empty()) {
+    if ledger.entries.values().any(|m| !m.holders.is_empty()) {
         fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
         return save_ledger(target, ledger);
     }
@@ -433,8 +459,9 @@ fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc) -> Result<()> {
             fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
         }
     } else {
-        let orig_bytes = read_sidecar(&sidecar(target, ORIG_SUFFIX))?.unwrap_or_default();
-        if same_json(&doc, original) {
+        let orig_bytes = fsx::read_regular_owned(&sidecar(target, ORIG_SUFFIX), "an anaconda-ci-auth copy")?
+            .unwrap_or_default();
+        if doc.root == original.root {
             fsx::write_durable_as(target, &orig_bytes, attrs)?;
         } else {
             fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
@@ -442,30 +469,12 @@ fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc) -> Result<()> {
     }
     remove_sidecar(&sidecar(target, LEDGER_SUFFIX))?;
     remove_sidecar(&sidecar(target, ORIG_SUFFIX))?;
-    #[cfg(not(unix))]
-    {
-        let mut lock = target.as_os_str().to_owned();
-        lock.push(".lock");
-        let _ = fsx::remove_own_file(Path::new(&lock));
-    }
+    lock.remove();
     for d in &ledger.created_dirs {
         // Only while empty: anything else in it is not ours.
         fsx::remove_dir_if_empty(d);
     }
     Ok(())
-}
-
-/// A holder's value for `entry`, from its job's value file.
-fn holder_value(h: &Holder, entry: &str) -> Option<Value> {
-    let bytes = fsx::read_regular(&h.value_file, "a job file").ok()??;
-    match serde_json::from_slice::<Value>(&bytes).ok()? {
-        Value::Object(mut m) => m.shift_remove(entry),
-        _ => None,
-    }
-}
-
-fn same_json(a: &Doc, b: &Doc) -> bool {
-    a.root == b.root
 }
 
 #[cfg(all(test, unix))]
@@ -476,7 +485,6 @@ mod tests {
 
     struct Job {
         state: PathBuf,
-        value: PathBuf,
     }
 
     fn job(root: &Path, n: usize) -> Job {
@@ -485,12 +493,11 @@ mod tests {
         std::fs::write(dir.join("state.json"), "{}").unwrap();
         Job {
             state: dir.join("state.json"),
-            value: dir.join("value"),
         }
     }
 
     fn join_as(target: &Path, entry: &str, j: &Job, v: &str) {
-        join(target, Format::Keyring, &j.state, &j.value, |_| {
+        join(target, Format::Keyring, &j.state, |_| {
             vec![(entry.to_owned(), Value::String(v.to_owned()))]
         })
         .unwrap();
@@ -579,11 +586,11 @@ mod tests {
         let fifo = tmp.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let j = job(tmp.path(), 1);
-        let err = join(&fifo, Format::Keyring, &j.state, &j.value, none).unwrap_err();
+        let err = join(&fifo, Format::Keyring, &j.state, none).unwrap_err();
         assert!(err.message.contains("named pipe"), "{}", err.message);
         let dir = tmp.path().join("dir");
         std::fs::create_dir(&dir).unwrap();
-        let err = join(&dir, Format::Keyring, &j.state, &j.value, none).unwrap_err();
+        let err = join(&dir, Format::Keyring, &j.state, none).unwrap_err();
         assert!(err.message.contains("directory"), "{}", err.message);
     }
 
@@ -593,7 +600,7 @@ mod tests {
         let target = tmp.path().join("keyring");
         std::fs::write(&target, "not json").unwrap();
         let j = job(tmp.path(), 1);
-        assert!(join(&target, Format::Keyring, &j.state, &j.value, none).is_err());
+        assert!(join(&target, Format::Keyring, &j.state, none).is_err());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "not json");
         for s in sidecars(&target) {
             assert!(!s.exists());
@@ -621,8 +628,8 @@ mod tests {
                     .collect()
             }
         };
-        join(&target, Format::MambaAuth, &j1.state, &j1.value, entries("one")).unwrap();
-        join(&target, Format::MambaAuth, &j2.state, &j2.value, entries("two")).unwrap();
+        join(&target, Format::MambaAuth, &j1.state, entries("one")).unwrap();
+        join(&target, Format::MambaAuth, &j2.state, entries("two")).unwrap();
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
         assert_eq!(v["repo.anaconda.cloud"]["token"], "two");
         assert_eq!(v["x.org"]["token"], "t");
@@ -635,8 +642,8 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).unwrap(), original);
         // A file that holds one kind of entries is not merged into as the other.
         let j3 = job(tmp.path(), 3);
-        join(&target, Format::MambaAuth, &j3.state, &j3.value, entries("three")).unwrap();
-        assert!(join(&target, Format::Keyring, &j3.state, &j3.value, none).is_err());
+        join(&target, Format::MambaAuth, &j3.state, entries("three")).unwrap();
+        assert!(join(&target, Format::Keyring, &j3.state, none).is_err());
         leave(&target, &j3.state).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), original);
     }

@@ -31,10 +31,6 @@ pub(crate) mod layout {
     pub(crate) const CONDARC: &str = "condarc.yml";
     pub(crate) const ENV_SH: &str = "env.sh";
     pub(crate) const API_KEY: &str = "api-key";
-    /// The job's own copy of the entry it merged into a user's keyring.
-    pub(crate) const MERGED_KEYRING: &str = "keyring.entry";
-    /// The job's own copy of the entries it merged into mamba's authentication file.
-    pub(crate) const MERGED_MAMBA: &str = "mamba-auth.entry";
     /// rattler's (pixi, rattler-build) credentials.
     pub(crate) const RATTLER_AUTH: &str = "rattler-auth.json";
     /// pip's and uv's credentials for the wheels index.
@@ -107,6 +103,15 @@ pub(crate) fn find(state: &Path) -> Result<Found> {
     if std::fs::symlink_metadata(state).is_ok() {
         return Record::load(state).map(|r| Found::Record(Box::new(r)));
     }
+    // An empty job directory of ours is what a cleanup killed after removing the record leaves.
+    if let Some(dir) = state.parent()
+        && dir
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(DIR_PREFIX))
+        && std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir() && fsx::owned_by_me(&m))
+    {
+        fsx::remove_dir_if_empty(dir);
+    }
     match state.parent() {
         Some(dir) if std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some()) => {
             Ok(Found::Foreign(dir.to_path_buf()))
@@ -125,9 +130,16 @@ pub(crate) struct Txn {
 }
 
 impl Txn {
-    /// Starts the transaction: the record is saved before anything else is written.
+    /// Starts the transaction: the record is saved before anything else is written. If even that
+    /// fails, a directory the command created is removed again.
     pub(crate) fn begin(record: Record) -> Result<Self> {
-        record.save()?;
+        if let Err(e) = record.save() {
+            if record.created_dir {
+                fsx::remove_stale_temps(&record.dir);
+                fsx::remove_dir_if_empty(&record.dir);
+            }
+            return Err(e);
+        }
         Ok(Self {
             record,
             written: Vec::new(),
@@ -178,28 +190,23 @@ impl Txn {
         fsx::write_new(path, contents)
     }
 
-    /// Merges this job's entries into the shared file `target` (absolute); its own copy of them
-    /// goes to `value_name` in the job directory. `make_entries` gets the file as it was before
-    /// any job changed it.
+    /// Merges this job's entries into the shared file `target` (absolute). `make_entries` gets
+    /// the file as it was before any job changed it.
     pub(crate) fn merge(
         &mut self,
         target: &Path,
         format: merge::Format,
-        value_name: &str,
         make_entries: impl FnOnce(&merge::Doc) -> merge::Entries,
     ) -> Result<()> {
-        let value_file = self.record.dir.join(value_name);
-        self.plan(&value_file)?;
         let m = record::Merge {
             target: target.to_path_buf(),
             format,
-            value_file: value_file.clone(),
         };
         if !self.record.merges.contains(&m) {
             self.record.merges.push(m.clone());
             self.record.save()?;
         }
-        merge::join(target, format, &self.record.path(), &value_file, make_entries)?;
+        merge::join(target, format, &self.record.path(), make_entries)?;
         self.joined.push(m);
         Ok(())
     }

@@ -63,8 +63,6 @@ pub(crate) struct Merge {
     /// The shared file, absolute.
     pub(crate) target: PathBuf,
     pub(crate) format: super::merge::Format,
-    /// The job's own copy of its entries, inside the job directory (0600).
-    pub(crate) value_file: PathBuf,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

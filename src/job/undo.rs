@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::merge;
 use super::record::{self, Command, Record};
-use crate::error::Result;
+use crate::error::{Error, Kind, Result};
 use crate::fsx;
 use crate::keyring::{self, Keyring};
 use crate::secret::fingerprint_of;
@@ -36,12 +36,14 @@ pub(crate) struct Undone {
     pub(crate) warnings: Vec<String>,
 }
 
-/// Undoes one record.
+/// Undoes one record. When a file of the job cannot be removed, the record stays (naming
+/// what is left) and the error is returned, so a later cleanup can finish.
 pub(crate) fn undo(rec: &Record, scope: Scope) -> Result<Undone> {
     let mut out = Undone::default();
     for m in &rec.merges {
         out.warnings.extend(merge::leave(&m.target, &rec.path())?);
     }
+    let mut left = Vec::new();
     for f in &rec.files {
         let inside = f.parent() == Some(rec.dir.as_path());
         // `docker-secret --out` writes outside the job directory: remove such a file only when
@@ -62,9 +64,28 @@ pub(crate) fn undo(rec: &Record, scope: Scope) -> Result<Undone> {
         match fsx::remove_own_file(f) {
             Ok(true) => out.removed.push(f.clone()),
             Ok(false) => {}
+            Err(e) if inside => left.push((f.clone(), e)),
             Err(e) => out.warnings.push(e.message),
         }
     }
+    if let Some((path, err)) = left.first() {
+        let mut rest = rec.clone();
+        rest.merges.clear();
+        rest.files = left.iter().map(|(p, _)| p.clone()).collect();
+        rest.save()?;
+        return Err(Error::new(
+            Kind::Filesystem,
+            format!(
+                "could not remove `{}` (and {} more); the job directory is kept",
+                path.display(),
+                left.len() - 1
+            ),
+        )
+        .cause(&err.message)
+        .hint("fix the cause and run cleanup again"));
+    }
+    // Leftovers of a write killed half-way.
+    fsx::remove_stale_temps(&rec.dir);
     let state = rec.path();
     if fsx::remove_own_file(&state)? {
         out.removed.push(state);

@@ -124,7 +124,7 @@ fn write_keyring(txn: &mut Txn, spec: &Spec<'_>, key: &ApiKey) -> Result<Option<
         (Mode::Env | Mode::Key, _) => Ok(None),
         (_, Some(target)) => {
             let domain = spec.domain;
-            txn.merge(target, Format::Keyring, layout::MERGED_KEYRING, |original| {
+            txn.merge(target, Format::Keyring, |original| {
                 let existing = original
                     .entry(domain)
                     .and_then(|v| v.as_str())
@@ -172,7 +172,7 @@ fn write_mamba(txn: &mut Txn, hosts: &[Host], key: &ApiKey, env: &Env, w: &mut W
     let target = std::path::absolute(home.join(".mamba/auth/authentication.json"))
         .map_err(|e| crate::error::Error::fs("resolve", &home, e))?;
     let entries = clients::mamba_entries(hosts, key);
-    txn.merge(&target, Format::MambaAuth, layout::MERGED_MAMBA, |_| entries)?;
+    txn.merge(&target, Format::MambaAuth, |_| entries)?;
     w.client_files.push(target);
     Ok(())
 }

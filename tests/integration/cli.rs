@@ -834,3 +834,105 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
         .map(|d| std::path::Path::new(d).join(program))
         .find(|p| p.exists())
 }
+
+#[cfg(unix)]
+#[test]
+fn root_merges_as_the_owner_of_the_directory_and_reads_nothing_a_ledger_names() {
+    use std::os::unix::fs::MetadataExt as _;
+    if !nix_is_root() {
+        return; // Only root can act as another user; CI runs the suite as root.
+    }
+    let sb = Sandbox::new();
+    let secret = sb.path().join("root-only");
+    std::fs::write(&secret, "ROOT-ONLY-SECRET").unwrap();
+    let anaconda = sb.home().join(".anaconda");
+    std::fs::create_dir_all(&anaconda).unwrap();
+    for p in [&sb.home(), &anaconda] {
+        std::os::unix::fs::chown(p, Some(4242), Some(4242)).unwrap();
+    }
+    let keyring = anaconda.join("keyring");
+    sb.allow_secret_in(&keyring, "the user's keyring, merged into on purpose");
+    // A ledger the directory's owner forged before root's setup, naming a root-only file.
+    let ledger = anaconda.join(".keyring.anaconda-ci-auth-ledger");
+    let forged = serde_json::json!({
+        "tool": "anaconda-ci-auth", "format": 2, "target": keyring, "kind": "keyring",
+        "existed": false, "mode": null, "owner": null, "created_dirs": [],
+        "entries": {"pwned": {"holders": [{"state": "/etc/hostname", "value_file": secret}]}}
+    });
+    std::fs::write(&ledger, forged.to_string()).unwrap();
+    std::os::unix::fs::chown(&ledger, Some(4242), Some(4242)).unwrap();
+    let out = sb
+        .cmd([
+            "setup",
+            "--validate",
+            "offline",
+            "--keyring-path",
+            "~/.anaconda/keyring",
+            "--dir",
+            "job",
+            "--clients",
+            "conda",
+        ])
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .run();
+    assert_eq!(out.exit(), Some(8), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("not a valid anaconda-ci-auth ledger"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!keyring.exists() || !std::fs::read_to_string(&keyring).unwrap().contains("ROOT-ONLY"));
+    // Without the forgery, the merge runs as the directory's owner: what it creates is theirs.
+    std::fs::remove_file(&ledger).unwrap();
+    let out = sb
+        .cmd([
+            "setup",
+            "--validate",
+            "offline",
+            "--keyring-path",
+            "~/.anaconda/keyring",
+            "--dir",
+            "job",
+            "--clients",
+            "conda",
+        ])
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .run();
+    out.success();
+    for f in [&keyring, &ledger] {
+        assert_eq!(std::fs::metadata(f).unwrap().uid(), 4242, "{}", f.display());
+    }
+    sb.cmd(["cleanup", "--dir", "job"]).run().success();
+    assert!(!keyring.exists());
+    assert_eq!(std::fs::read_dir(&anaconda).unwrap().count(), 0);
+}
+
+#[test]
+fn a_rerun_in_the_same_dir_with_another_domain_keeps_its_new_entry() {
+    let sb = Sandbox::new();
+    let keyring = sb.home().join(".anaconda/keyring");
+    std::fs::create_dir_all(keyring.parent().unwrap()).unwrap();
+    std::fs::write(&keyring, "").unwrap();
+    sb.allow_secret_in(&keyring, "the user's keyring, merged into on purpose");
+    for domain in ["anaconda.com", "d1.example"] {
+        sb.cmd([
+            "setup",
+            "--validate",
+            "offline",
+            "--keyring-path",
+            "~/.anaconda/keyring",
+            "--dir",
+            "job",
+            "--domain",
+            domain,
+        ])
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .run()
+        .success();
+    }
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&keyring).unwrap()).unwrap();
+    assert!(v["Anaconda Cloud"]["d1.example"].is_string(), "{v}");
+    assert!(v["Anaconda Cloud"].get("anaconda.com").is_none(), "{v}");
+    sb.cmd(["cleanup", "--dir", "job"]).run().success();
+    assert_eq!(std::fs::read_to_string(&keyring).unwrap(), "");
+}

@@ -27,8 +27,6 @@ pub const SUB: &str = "d04c356b-afd2-4b3e-80f2-403113e0974b";
 pub const CREDENTIAL_FILES: &[&str] = &[
     "keyring",
     "api-key",
-    "keyring.entry",
-    "mamba-auth.entry",
     "rattler-auth.json",
     "netrc",
     "ANACONDA_AUTH_API_KEY",
@@ -38,6 +36,10 @@ pub const CREDENTIAL_FILES: &[&str] = &[
 /// Credential files outside job directories that setup merges into on purpose (the default
 /// clients include mamba), relative to the sandbox's HOME; cleanup restores them.
 pub const MERGED_IN_HOME: &[&str] = &[".mamba/auth/authentication.json"];
+
+/// The ledger beside a file merged into holds the jobs' entries while they run (0600, removed
+/// with the last job).
+pub const LEDGER_SUFFIX: &str = ".anaconda-ci-auth-ledger";
 
 /// The state file that marks a job directory.
 pub const STATE_FILE: &str = "state.json";
@@ -281,6 +283,13 @@ impl Sandbox {
             return true;
         }
         if MERGED_IN_HOME.iter().any(|m| self.home().join(m) == file) {
+            return true;
+        }
+        if file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') && n.ends_with(LEDGER_SUFFIX))
+        {
             return true;
         }
         let (Some(name), Some(dir)) = (file.file_name().and_then(|n| n.to_str()), file.parent()) else {
