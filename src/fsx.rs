@@ -187,15 +187,13 @@ fn replace(path: &Path, contents: &[u8], durable: bool, attrs: Option<Attrs>) ->
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::fs("create a temporary file in", dir, e))?;
-    tmp.write_all(contents)
-        .map_err(|e| Error::fs("write", tmp.path(), e))?;
+    // Errors name the file being replaced; the temporary file is removed when `tmp` drops.
+    tmp.write_all(contents).map_err(|e| Error::fs("write", path, e))?;
     if let Some(attrs) = attrs {
-        set_attrs(tmp.as_file(), attrs).map_err(|e| Error::fs("set the mode and owner of", tmp.path(), e))?;
+        set_attrs(tmp.as_file(), attrs).map_err(|e| Error::fs("set the mode and owner of", path, e))?;
     }
     if durable {
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| Error::fs("sync", tmp.path(), e))?;
+        tmp.as_file().sync_all().map_err(|e| Error::fs("sync", path, e))?;
     }
     tmp.persist(path)
         .map_err(|e| Error::fs("replace", path, e.error))?;
@@ -210,13 +208,14 @@ fn set_attrs(file: &File, attrs: Attrs) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-        // Only root can give a file away; files created while acting as the owner are theirs.
+        // Only root can give a file away (through the descriptor, so with root's own identity
+        // even inside `ActAs`: nothing is looked up by path).
         if let Some((uid, gid)) = attrs.owner
             && nix::unistd::geteuid().is_root()
         {
             let meta = file.metadata()?;
             if (meta.uid(), meta.gid()) != (uid, gid) {
-                std::os::unix::fs::fchown(file, Some(uid), Some(gid))?;
+                as_caller(|| std::os::unix::fs::fchown(file, Some(uid), Some(gid)))?;
             }
         }
         if let Some(mode) = attrs.mode {
@@ -518,17 +517,22 @@ impl ActAs {
 /// record lives in the caller's private directory, which the acted-as user cannot see). Only
 /// existence is learnt; nothing is read or written this way.
 pub(crate) fn exists_as_caller(path: &Path) -> bool {
+    as_caller(|| fs::symlink_metadata(path).is_ok())
+}
+
+/// Runs `f` with the caller's own file-system identity, inside [`ActAs`] or not.
+fn as_caller<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Some((uid, gid)) = ACTING.with(std::cell::Cell::get) {
         use nix::unistd::{Gid, Uid, setfsgid, setfsuid};
         setfsuid(nix::unistd::geteuid());
         setfsgid(nix::unistd::getegid());
-        let exists = fs::symlink_metadata(path).is_ok();
+        let out = f();
         setfsgid(Gid::from_raw(gid));
         setfsuid(Uid::from_raw(uid));
-        return exists;
+        return out;
     }
-    fs::symlink_metadata(path).is_ok()
+    f()
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]

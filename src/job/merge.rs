@@ -259,8 +259,43 @@ pub(crate) fn join(
             value,
         });
     }
-    save_ledger(target, &ledger)?;
-    reconcile(target, &mut ledger, &original, lock)
+    save_ledger(target, &ledger).map_err(|e| about(target, e))?;
+    if let Err(e) = reconcile(target, &mut ledger, &original, lock) {
+        // The file was not changed (it is replaced in one rename): take our entries back out
+        // of the ledger, so it does not keep the key for a job that never got in.
+        abandon(target, &mut ledger, state);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// An error writing a sidecar, told as what it means for `target`.
+fn about(target: &Path, e: Error) -> Error {
+    let mut out = Error::new(
+        e.kind,
+        format!(
+            "could not prepare `{}` for the merge: {}",
+            target.display(),
+            e.message
+        ),
+    );
+    out.causes = e.causes;
+    out.hints = e.hints;
+    out
+}
+
+/// After a failed join: removes `state`'s holders; without other holders, the sidecars go.
+fn abandon(target: &Path, ledger: &mut Ledger, state: &Path) {
+    for m in ledger.entries.values_mut() {
+        m.holders.retain(|h| h.state != state);
+    }
+    if ledger.entries.values().all(|m| m.holders.is_empty()) {
+        let _ = remove_sidecar(&sidecar(target, LEDGER_SUFFIX));
+        let _ = remove_sidecar(&sidecar(target, ORIG_SUFFIX));
+        let _ = remove_sidecar(&sidecar(target, LOCK_SUFFIX));
+    } else {
+        let _ = save_ledger(target, ledger);
+    }
 }
 
 /// Removes the job with state file `state` from every entry of `target` it holds, and puts back
@@ -281,6 +316,18 @@ pub(crate) fn leave(target: &Path, state: &Path) -> Result<Vec<String>> {
             ),
         )
         .hint("mount or restore the directory and run cleanup again; the job directory is kept until then"));
+    }
+    if !sidecar(target, LEDGER_SUFFIX).exists() {
+        // Nothing of ours is in flight (a join that failed, or one killed before its ledger):
+        // tidy what a killed run left, where that is possible at all.
+        if let Ok(lock) = FileLock::acquire(&sidecar(target, LOCK_SUFFIX)) {
+            fsx::remove_stale_temps(&dir);
+            if load_ledger(target).ok().flatten().is_none() {
+                let _ = remove_sidecar(&sidecar(target, ORIG_SUFFIX));
+                lock.remove();
+            }
+        }
+        return Ok(Vec::new());
     }
     let lock = FileLock::acquire(&sidecar(target, LOCK_SUFFIX))?;
     fsx::remove_stale_temps(&dir);
@@ -337,7 +384,7 @@ fn start_ledger(target: &Path, format: Format, created_dirs: Vec<PathBuf>) -> Re
         Some(bytes) => {
             // Refuse a file we could not put back entry by entry, before anything is written.
             Doc::parse(format, &String::from_utf8_lossy(&bytes), target)?;
-            fsx::write_durable(&orig, &bytes)?;
+            fsx::write_durable(&orig, &bytes).map_err(|e| about(target, e))?;
         }
         None => remove_sidecar(&orig)?,
     }
@@ -438,12 +485,18 @@ fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc, lock: FileLock)
     for entry in &foreign {
         ledger.entries.remove(entry);
     }
+    // While it holds a job's key the file is readable by its owner only; its own mode comes
+    // back with the original content.
     let attrs = Attrs {
         mode: Some(ledger.mode.unwrap_or(0o600)),
         owner: ledger.owner,
     };
     if ledger.entries.values().any(|m| !m.holders.is_empty()) {
-        fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
+        let private = Attrs {
+            mode: Some(0o600),
+            ..attrs
+        };
+        fsx::write_durable_as(target, doc.render().as_bytes(), private)?;
         return save_ledger(target, ledger);
     }
     // The last holder left: the original comes back byte for byte unless someone else changed
