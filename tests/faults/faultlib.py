@@ -345,10 +345,41 @@ def make_user():
     return pw.pw_uid, pw.pw_gid, name
 
 
+def make_group(member):
+    """A throw-away group with `member` (a user name) in it; its gid. Removed at exit."""
+    name = "flg" + secrets.token_hex(4)
+    for cmd in (["groupadd", name], ["usermod", "-a", "-G", name, member]):
+        r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {r.stderr.strip()}")
+    _groups.append(name)
+    import grp
+
+    return grp.getgrnam(name).gr_gid
+
+
+_groups = []
+
+
+def python_for(user):
+    """A Python interpreter `user` can run (ours may sit in root's home)."""
+    for cand in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        try:
+            r = subprocess.run([cand, "-c", "pass"], user=user[0], group=user[1], extra_groups=[], cwd="/",
+                               capture_output=True, check=False)
+        except OSError:
+            continue
+        if r.returncode == 0:
+            return cand
+    raise RuntimeError(f"no Python interpreter that user {user[2]} can run")
+
+
 @atexit.register
 def _remove_users():
     for name in _users:
         subprocess.run(["userdel", name], capture_output=True, check=False)
+    for name in _groups:
+        subprocess.run(["groupdel", name], capture_output=True, check=False)
 
 
 # ---------------------------------------------------------------------------------------------
