@@ -436,8 +436,8 @@ def run(args, key=None, extra_env=None, cwd=None, user=None, umask=None, timeout
                time.monotonic() - t0)
 
 
-def setup_args(keyring, jobdir, domain=None, extra=()):
-    a = ["setup", "--ci", "none", "--api-key-env", KEY_VAR, "--validate", "offline", "--dir", jobdir,
+def setup_args(keyring, jobdir, domain=None, extra=(), ci="none"):
+    a = ["setup", "--ci", ci, "--api-key-env", KEY_VAR, "--validate", "offline", "--dir", jobdir,
          "--keyring-path", keyring]
     if domain:
         a += ["--domain", domain]
