@@ -59,6 +59,8 @@ class Results:
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             self.fail(name, f"{problems[0]}{more}")
+            for p in problems[1:5]:
+                info(f"also: {p}")
         else:
             self.ok(name, ok_reason)
 
