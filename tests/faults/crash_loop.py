@@ -100,7 +100,15 @@ class Loop:
                 return f"an uninterrupted setup failed (exit {r.rc}): {r.first_error()}"
         self.reset()
         self.durations = {k: sorted(v)[1] for k, v in times.items()}
+        self.ratio = self.durations["cleanup"] / self.durations["setup"]
+        self.recent = collections.deque(times["setup"], maxlen=9)
         return None
+
+    def estimate(self, phase):
+        """How long an uninterrupted run takes now (the machine's load changes): the median of the
+        latest uninterrupted setups, scaled for cleanup."""
+        d = sorted(self.recent)[len(self.recent) // 2]
+        return d if phase == "setup" else d * self.ratio
 
     def check_after_kill(self, path, original_obj, allowed, phase):
         obj, problem = fl.load_keyring(path)
@@ -138,7 +146,7 @@ class Loop:
         for j in jobs:
             args = fl.setup_args(path, j["dir"], j["domain"])
             if fl.rng.random() < 0.6:
-                delay = fl.rng.uniform(0, self.durations["setup"])
+                delay = fl.rng.uniform(0, self.estimate("setup"))
                 killed, _ = kill_at(args, j["key"], delay, self.work)
                 self.kills["setup" if killed else "setup-finished-first"] += 1
                 self.check_after_kill(path, original_obj, allowed, "setup")
@@ -146,11 +154,13 @@ class Loop:
                 r = fl.run(args, j["key"], root=self.work)
                 if r.rc != 0:
                     self.violation("an uninterrupted setup failed", f"exit {r.rc}: {r.first_error()}")
+                elif not absent:
+                    self.recent.append(r.seconds)
             # A cleanup killed, sometimes its re-run killed too (a job cancelled twice).
             for _ in range(fl.rng.choice([1, 1, 2])):
                 if not os.path.isdir(j["dir"]):
                     break
-                delay = fl.rng.uniform(0, self.durations["cleanup"])
+                delay = fl.rng.uniform(0, self.estimate("cleanup"))
                 killed, _ = kill_at(["cleanup", "--dir", j["dir"]], None, delay, self.work)
                 self.kills["cleanup" if killed else "cleanup-finished-first"] += 1
                 self.check_after_kill(path, original_obj, allowed, "cleanup")
@@ -190,7 +200,12 @@ class Loop:
             bad = True
         left = os.listdir(self.parent)
         if left:
-            self.violation(f"{recovered}: job directories remain", f"{len(left)} left{note}")
+            stateless = [d for d in left if not os.path.exists(os.path.join(self.parent, d, "state.json"))]
+            kind = "without a state file (setup killed before writing it)" if len(stateless) == len(left) else \
+                "with a state file"
+            self.violation(f"{recovered}: job directories remain, {kind}",
+                           f"{len(left)} left: {[sorted(os.listdir(os.path.join(self.parent, d))) for d in left][:2]}"
+                           f"{note}")
             bad = True
         found = fl.scan_tree(self.work, [j["key"] for j in jobs])
         if found:

@@ -1,12 +1,14 @@
 """What a merge leaves behind: a relative `--keyring-path` cleaned up from another directory, stale
 `.anaconda-ci-auth-*` temporary files of a killed setup (the next setup or a sweep removes them),
 the keyring's mode and owner after out-of-order cleanups, and a cleanup killed midway then run
-again (it finishes, exit 0, without a warning).
+again (it finishes, exit 0, without a warning); half of those kills land right after the restored
+keyring is renamed into place (inotify), half at random moments.
 
-Tunable: FAULTS_RERUN_ROUNDS (12), FAULTS_STALE_ATTEMPTS (80 kills to get a stale temp file).
+Tunable: FAULTS_RERUN_ROUNDS (16), FAULTS_STALE_ATTEMPTS (80 kills to get a stale temp file).
 """
 
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -14,7 +16,7 @@ import time
 import faultlib as fl
 
 R = fl.Results()
-RERUN_ROUNDS = fl.env_int("FAULTS_RERUN_ROUNDS", 12)
+RERUN_ROUNDS = fl.env_int("FAULTS_RERUN_ROUNDS", 16)
 STALE_ATTEMPTS = fl.env_int("FAULTS_STALE_ATTEMPTS", 80)
 ROOT = fl.make_root("left")
 BIG = fl.make_keyring(2 * 1024 * 1024, seed=7)
@@ -179,8 +181,21 @@ def killed_cleanup_rerun():
             c = fl.run(["cleanup", "--dir", job], root=work)
             cal = c.seconds
             continue
-        proc = fl.spawn(["cleanup", "--dir", job], root=work)
-        time.sleep(fl.rng.uniform(0.05, 1.0) * cal)
+        if i % 2:
+            # Right after the restored keyring is renamed into place: the window between putting
+            # the entry back and removing the job's record of it.
+            ino = fl.Inotify()
+            ino.watch(os.path.dirname(p), fl.IN_MOVED_TO)
+            proc = fl.spawn(["cleanup", "--dir", job], root=work)
+            deadline = time.monotonic() + 10
+            hit = False
+            while not hit and proc.poll() is None and time.monotonic() < deadline:
+                if select.select([ino.fd], [], [], 0.05)[0]:
+                    hit = any(name == "keyring" for _d, name, _m in ino.read())
+            ino.close()
+        else:
+            proc = fl.spawn(["cleanup", "--dir", job], root=work)
+            time.sleep(fl.rng.uniform(0.05, 1.0) * cal)
         killed = proc.poll() is None
         proc.kill()
         proc.communicate()
