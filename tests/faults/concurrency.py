@@ -132,8 +132,11 @@ def round_(name, domains_mode, order, absent, orig, user, root):
         left = [j["name"] for j in jobs if os.path.exists(j["dir"])]
         if left:
             problems.append(f"{len(left)} of {JOBS} job directories left after concurrent cleanups")
-    change = fl.describe_change(before, fl.snapshot(path))
-    if change:
+    after = fl.snapshot(path)
+    change = fl.describe_change(before, after)
+    if change and before is None:
+        problems.append(f"at the end P exists as {after[5][:40]!r} though it did not before the jobs")
+    elif change:
         problems.append(f"at the end P {change}")
     strays = fl.stray_files(home)
     if strays:

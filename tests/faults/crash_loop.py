@@ -8,8 +8,8 @@ After a later `cleanup --dir` of each surviving job directory, or one
 mode and owner, no `.anaconda-ci-auth*` file may be left beside P, no job directory may remain,
 and no file under the test root may hold a key. A batch whose P did not exist must end without P.
 
-Tunable: FAULTS_CRASH_KILLS (1000), FAULTS_CRASH_BATCH (3 jobs), FAULTS_KEYRING_MB (2),
-FAULTS_CRASH_TMPFS (1: the test root on a tmpfs, so a kill costs no fsync wait),
+Tunable: FAULTS_CRASH_KILLS (1000), FAULTS_CRASH_BATCH (1 job; more: overlapping jobs of distinct
+domains), FAULTS_KEYRING_MB (2), FAULTS_CRASH_TMPFS (1: the test root on a tmpfs, so a kill costs no fsync wait),
 FAULTS_CRASH_WORKERS (2 independent loops in parallel, each with its own keyring and jobs),
 FAULTS_CRASH_SECONDS (900: give up and fail), FAULTS_SEED.
 """
@@ -24,7 +24,7 @@ import faultlib as fl
 
 R = fl.Results()
 TARGET = fl.env_int("FAULTS_CRASH_KILLS", 1000)
-BATCH = fl.env_int("FAULTS_CRASH_BATCH", 3)
+BATCH = fl.env_int("FAULTS_CRASH_BATCH", 1)
 MB = float(fl.os.environ.get("FAULTS_KEYRING_MB") or 2)
 CAP = fl.env_int("FAULTS_CRASH_SECONDS", 900)
 WORKERS = fl.env_int("FAULTS_CRASH_WORKERS", 2)
@@ -64,6 +64,7 @@ class Loop:
         self.violations = collections.Counter()
         self.examples = []
         self.batches = 0
+        self.bad_batches = 0
         self.durations = {}
 
     def reset_present(self):
@@ -137,7 +138,10 @@ class Loop:
         self.batches += 1
         path = os.path.join(self.home_absent, "keyring") if absent else self.path
         original_obj = None if absent else self.original_obj
+        # Each batch starts at another kind of entry: one with a username and repo tokens, a
+        # plain one, none yet.
         domains = ["anaconda.com", "dom1.example", f"new{self.batches}.example"]
+        domains = domains[self.batches % 3:] + domains[:self.batches % 3]
         jobs = []
         for j in range(BATCH):
             jobs.append({"key": fl.new_key(), "domain": domains[j % 3] if j < 3 else f"x{j}.example",
@@ -213,6 +217,7 @@ class Loop:
                            f"{[os.path.relpath(p, self.work) for p in found[:2]]}{note}")
             bad = True
         if bad:
+            self.bad_batches += 1
             self.reset()
 
     def total_kills(self):
@@ -243,7 +248,7 @@ def worker(args):
         while loop.total_kills() < target and time.monotonic() - t0 < CAP:
             loop.batch(absent=loop.batches % 6 == 5)
         return {"kills": dict(loop.kills), "violations": dict(loop.violations), "examples": loop.examples,
-                "batches": loop.batches}
+                "batches": loop.batches, "bad": loop.bad_batches}
     finally:
         fl.umount(work)
 
@@ -267,17 +272,18 @@ def main():
     k = collections.Counter()
     violations = collections.Counter()
     examples = []
-    batches = 0
+    batches = bad = 0
     for r in results:
         k.update(r["kills"])
         violations.update(r["violations"])
         examples += r["examples"]
         batches += r["batches"]
+        bad += r["bad"]
     total = k["setup"] + k["cleanup"]
     nviol = sum(violations.values())
     summary = (f"{k['setup']} kills during setup, {k['cleanup']} during cleanup "
                f"({k['setup-finished-first']} setups and {k['cleanup-finished-first']} cleanups finished before their kill), "
-               f"{batches} batches, {nviol} violations, {elapsed:.0f}s")
+               f"{batches} batches of {BATCH} job(s), {bad} batches with violations ({nviol} in all), {elapsed:.0f}s")
     for cat, n in violations.most_common():
         fl.info(f"{n:5d} x {cat}")
     for ex in examples[:10]:
