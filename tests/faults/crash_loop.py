@@ -99,6 +99,12 @@ class Loop:
             times["cleanup"].append(c.seconds)
             if r.rc != 0:
                 return f"an uninterrupted setup failed (exit {r.rc}): {r.first_error()}"
+            # The harness's own check: without a kill, the end state must already hold.
+            change = fl.describe_change(self.snap, fl.snapshot(self.path))
+            left = os.listdir(self.parent) + fl.stray_files(self.home)
+            if change or left or c.rc != 0:
+                return (f"an uninterrupted setup and cleanup do not restore P (cleanup exit {c.rc}; "
+                        f"P {change or 'unchanged'}; left {left[:2]})")
         self.reset()
         self.durations = {k: sorted(v)[1] for k, v in times.items()}
         self.ratio = self.durations["cleanup"] / self.durations["setup"]
