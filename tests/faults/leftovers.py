@@ -4,7 +4,7 @@ the keyring's mode and owner after out-of-order cleanups, and a cleanup killed m
 again (it finishes, exit 0, without a warning); half of those kills land right after the restored
 keyring is renamed into place (inotify), half at random moments.
 
-Tunable: FAULTS_RERUN_ROUNDS (16), FAULTS_STALE_ATTEMPTS (80 kills to get a stale temp file).
+Tunable: FAULTS_RERUN_ROUNDS (16), FAULTS_STALE_ATTEMPTS (40 kills to get a stale temp file).
 """
 
 import os
@@ -17,7 +17,7 @@ import faultlib as fl
 
 R = fl.Results()
 RERUN_ROUNDS = fl.env_int("FAULTS_RERUN_ROUNDS", 16)
-STALE_ATTEMPTS = fl.env_int("FAULTS_STALE_ATTEMPTS", 80)
+STALE_ATTEMPTS = fl.env_int("FAULTS_STALE_ATTEMPTS", 40)
 ROOT = fl.make_root("left")
 BIG = fl.make_keyring(2 * 1024 * 1024, seed=7)
 
@@ -84,7 +84,8 @@ def relative_path():
 
 
 def make_stale(p, parent, work):
-    """Kills setups at random moments until one leaves a `.anaconda-ci-auth*` file beside P.
+    """Kills setups until one leaves a `.anaconda-ci-auth*` file beside P: every other attempt the
+    moment such a file appears there (inotify), the others at random moments.
     Returns (stale names, keys used, attempts)."""
     keys = []
     probe = fl.run(fl.setup_args(p, os.path.join(parent, "anaconda-ci-auth-probe")), fl.new_key(), root=work)
@@ -94,8 +95,21 @@ def make_stale(p, parent, work):
         key = fl.new_key()
         keys.append(key)
         job = os.path.join(parent, f"anaconda-ci-auth-k{i}")
-        proc = fl.spawn(fl.setup_args(p, job), key, root=work)
-        time.sleep(fl.rng.uniform(0.3, 1.0) * duration)
+        if i % 2 == 0:
+            ino = fl.Inotify()
+            ino.watch(os.path.dirname(p), fl.IN_CREATE)
+            proc = fl.spawn(fl.setup_args(p, job), key, root=work)
+            deadline = time.monotonic() + 10
+            hit = False
+            while not hit and proc.poll() is None and time.monotonic() < deadline:
+                if select.select([ino.fd], [], [], 0.05)[0]:
+                    hit = any(name.startswith(".anaconda-ci-auth") for _d, name, _m in ino.read())
+            # At once: writing a cached 2 MB file takes a few milliseconds.
+            proc.kill()
+            ino.close()
+        else:
+            proc = fl.spawn(fl.setup_args(p, job), key, root=work)
+            time.sleep(fl.rng.uniform(0.3, 1.0) * duration)
         proc.kill()
         proc.communicate()
         strays = fl.stray_files(os.path.dirname(p))
