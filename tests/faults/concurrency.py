@@ -1,7 +1,7 @@
 """Concurrency: 16 setups at once merge into one keyring P (0640, owned by another user), each with
 its own job directory, then their cleanups run in a random order, one after the other or all at
 once. Rounds: every job the same domain; every job its own domain (half of them replacing an
-entry that exists); and a P that did not exist before (finding: it came back as `{}`).
+entry that exists); and a P that did not exist before (it must not remain, as `{}` or otherwise).
 
 While jobs remain, P's entry for a domain must hold the key of a job not yet cleaned up (never a
 finished job's key) and every other entry must be the original; at the end every cleanup exited 0,
