@@ -10,7 +10,7 @@ mkdir -p "${env_dir}"
 exec 9>"${env_dir}/.bootstrap.lock"
 flock 9
 
-apt_packages=(rsync curl docker.io containerd runc iptables busybox-static iproute2 util-linux hyperfine time openssl default-jre-headless)
+apt_packages=(rsync curl docker.io containerd runc iptables busybox-static iproute2 util-linux mount passwd e2fsprogs hyperfine time openssl default-jre-headless)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "${p}" >/dev/null 2>&1 || missing+=("${p}")
