@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod exec;
+mod exec_scrub;
 mod fake_api;
 mod leaks;
 mod online;
