@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod cli_key;
 mod common;
 mod exec;
 mod exec_scrub;
