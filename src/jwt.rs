@@ -304,6 +304,9 @@ pub(crate) fn now() -> i64 {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

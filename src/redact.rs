@@ -328,6 +328,9 @@ impl Drop for StreamScrubber<'_> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
