@@ -5,6 +5,8 @@
 //! only the Anaconda API can say whether a key is valid, which is what online validation is for.
 
 use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 
 use crate::error::{Error, Kind, Result};
@@ -12,6 +14,18 @@ use crate::secret::ApiKey;
 
 /// Longer than any real key by far; a value this long is a file pasted by mistake.
 const MAX_KEY_LEN: usize = 16 * 1024;
+/// Shorter than any JWT with a header, an `exp` and a signature; also short enough to turn up in
+/// unrelated output, where masking it would garble the output and not masking it would leak it.
+/// Applies under `--validate none` too.
+pub(crate) const MIN_KEY_LEN: usize = 40;
+/// base64url without padding, as in JWTs; like PyJWT, it ignores the unused low bits of the last character.
+const BASE64URL: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
 /// Warn when the key expires sooner than this.
 pub(crate) const EXPIRY_WARNING_SECS: i64 = 14 * 24 * 3600;
 
@@ -41,6 +55,13 @@ pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
     if trimmed.bytes().any(|b| b.is_ascii_control()) {
         return Err(bad("control characters"));
     }
+    if trimmed.len() < MIN_KEY_LEN {
+        return Err(Error::new(
+            Kind::KeyMalformed,
+            format!("the API key from {source} is shorter than {MIN_KEY_LEN} characters, too short to be an Anaconda API key"),
+        )
+        .hint("the CI secret holds a placeholder or part of the key; copy the whole key again (a JWT of several hundred characters) from https://anaconda.com/app/profile/api-keys"));
+    }
     let key = trimmed.to_owned();
     drop(zeroize::Zeroizing::new(raw));
     Ok(ApiKey::new(key))
@@ -64,16 +85,25 @@ pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(C
             format!("the API key is not a valid Anaconda API key: {why}"),
         )
         .hint(
-            "Anaconda API keys are JWTs (three base64url parts separated by dots); copy the key again, \
-             or use --validate none to skip this check",
+            "Anaconda API keys are JWTs: three base64url parts (letters, digits, `-` and `_`) separated by dots; \
+             store the key exactly as shown when it was created, not URL-encoded, quoted or encoded again, \
+             or create a new one at https://anaconda.com/app/profile/api-keys",
         )
     };
+    if let Some(what) = foreign_characters(key.expose()) {
+        return Err(malformed(&format!("it contains {what}, which a JWT never has")));
+    }
     let mut parts = key.expose().split('.');
-    let (Some(header), Some(payload), Some(_sig), None) =
+    let (Some(header), Some(payload), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(malformed("it does not have three dot-separated parts"));
     };
+    if sig.is_empty() || BASE64URL.decode(sig).is_err() {
+        return Err(malformed(
+            "its signature (the third part) is missing or not base64url",
+        ));
+    }
     let header = decode_part(header).ok_or_else(|| malformed("its header is not base64url-encoded JSON"))?;
     let payload =
         decode_part(payload).ok_or_else(|| malformed("its payload is not base64url-encoded JSON"))?;
@@ -126,11 +156,26 @@ pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(C
     Ok((Claims { exp, sub }, warnings))
 }
 
+/// What in `key` a JWT cannot contain, described without quoting the key.
+fn foreign_characters(key: &str) -> Option<&'static str> {
+    let foreign = |b: &u8| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let b = key.as_bytes();
+    if !b.iter().any(foreign) {
+        return None;
+    }
+    Some(if b.contains(&b'%') {
+        "`%` (it looks URL-encoded)"
+    } else if b.iter().any(|c| matches!(c, b'"' | b'\\' | b'\'')) {
+        "quotes or backslashes (it looks quoted or JSON-escaped)"
+    } else if b.iter().any(|c| matches!(c, b'+' | b'/' | b'=')) {
+        "`+`, `/` or `=` (standard base64 or padding, where a JWT uses base64url without padding)"
+    } else {
+        "characters other than letters, digits, `-`, `_` and `.`"
+    })
+}
+
 fn decode_part(part: &str) -> Option<serde_json::Map<String, Value>> {
-    let trimmed = part.trim_end_matches('=');
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(trimmed)
-        .ok()?;
+    let bytes = BASE64URL.decode(part).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
         Value::Object(map) => Some(map),
         _ => None,
@@ -149,24 +194,42 @@ fn is_uuid(s: &str) -> bool {
         || hex(s, 32)
 }
 
-/// Whether an argument looks like an API key (a JWT), so it can be refused on the command line.
+/// Whether an argument contains something that looks like an API key (a JWT), so it can be
+/// refused on the command line before anything echoes it.
 pub(crate) fn looks_like_key(arg: &str) -> bool {
-    // A key may be embedded in a larger argument (`-H "Authorization: Bearer <key>"`, `--opt=<key>`):
-    // look at every run of JWT characters.
-    arg.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .any(is_jwt_shaped)
+    // The key may be embedded anywhere in a larger argument (`-H "Authorization: Bearer <key>"`,
+    // `--opt=<key>`, `--mode x<key>`, `<key>.txt`): try every place a JWT header could start.
+    let b = arg.as_bytes();
+    memchr::memchr_iter(b'e', b).any(|i| jwt_starts(&b[i..]))
 }
 
-fn is_jwt_shaped(candidate: &str) -> bool {
-    let parts: Vec<&str> = candidate.split('.').collect();
-    parts.len() == 3
-        && candidate.starts_with("eyJ")
-        && candidate.len() >= 40
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// Whether `s` starts with a JWT: a header that decodes to `{"` (or `{` and whitespace), then
+/// two more base64url parts, [`MIN_KEY_LEN`] characters in all. Anything may follow.
+fn jwt_starts(s: &[u8]) -> bool {
+    let part = |from: usize| {
+        s.get(from..).map_or(0, |r| {
+            r.iter()
+                .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+                .count()
         })
+    };
+    let header = part(0);
+    let Some(first) = s.get(..4).filter(|_| header >= 4) else {
+        return false;
+    };
+    let Ok(decoded) = BASE64URL.decode(first) else {
+        return false;
+    };
+    if !(decoded[0] == b'{' && (decoded[1] == b'"' || decoded[1].is_ascii_whitespace())) {
+        return false;
+    }
+    let payload = part(header + 1);
+    let sig = part(header + payload + 2);
+    s.get(header) == Some(&b'.')
+        && payload > 0
+        && s.get(header + 1 + payload) == Some(&b'.')
+        && sig > 0
+        && header + payload + sig + 2 >= MIN_KEY_LEN
 }
 
 /// Formats seconds since the epoch as RFC 3339 in UTC.
@@ -241,6 +304,9 @@ pub(crate) fn now() -> i64 {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -258,8 +324,50 @@ pub(crate) mod tests {
 
     #[test]
     fn trims_trailing_newline_and_spaces() {
-        let key = sanitize("  abc.def.ghi\n".into(), "test").unwrap();
-        assert_eq!(key.expose(), "abc.def.ghi");
+        let jwt = make_jwt(r#"{"exp":4102444800}"#);
+        let key = sanitize(format!("  {jwt}\n"), "test").unwrap();
+        assert_eq!(key.expose(), jwt);
+    }
+
+    // Regression: a short value (a placeholder, a truncated secret) was accepted under
+    // `--validate none` and then too short to be scrubbed safely.
+    #[test]
+    fn rejects_keys_shorter_than_the_minimum() {
+        let err = sanitize("abc.def.ghi".into(), "t").unwrap_err();
+        assert_eq!(err.kind, Kind::KeyMalformed);
+        assert!(!err.message.contains("abc.def.ghi"), "{}", err.message);
+        assert!(sanitize("a".repeat(MIN_KEY_LEN - 1), "t").is_err());
+        assert!(sanitize("a".repeat(MIN_KEY_LEN), "t").is_ok());
+    }
+
+    // Regression: characters a JWT never has passed the offline check, and the URL-encoded and
+    // JSON-escaped forms of such a key were then not scrubbed.
+    #[test]
+    fn rejects_characters_a_jwt_never_has_without_suggesting_to_skip_the_check() {
+        let jwt = make_jwt(r#"{"exp":4102444800}"#);
+        for (bad, says) in [
+            ("+", "`+`"),
+            ("/", "`/`"),
+            ("==", "`=`"),
+            ("\"", "quotes"),
+            ("\\", "backslashes"),
+            ("%2B", "URL-encoded"),
+            ("!", "other than letters"),
+            ("'", "quotes"),
+        ] {
+            for key in [format!("{jwt}{bad}"), jwt.replacen('.', &format!("{bad}."), 1)] {
+                let err = check(&ApiKey::new(key.clone()), 0, 0).unwrap_err();
+                assert_eq!(err.kind, Kind::KeyMalformed, "{key}");
+                assert!(err.message.contains(says), "{bad}: {}", err.message);
+                assert!(!err.message.contains(&key[..20]), "{}", err.message);
+                for h in &err.hints {
+                    assert!(!h.contains("--validate"), "{h}");
+                }
+            }
+        }
+        let unsigned = jwt.rsplit_once('.').unwrap().0.to_owned() + ".";
+        let err = check(&ApiKey::new(unsigned), 0, 0).unwrap_err();
+        assert!(err.message.contains("signature"), "{}", err.message);
     }
 
     #[test]
@@ -353,6 +461,40 @@ pub(crate) mod tests {
         )));
         assert!(!looks_like_key("https://repo.anaconda.cloud/*"));
         assert!(!looks_like_key("setup"));
+    }
+
+    // Regression: a key glued after other text (`--mode "x<key>"`) was not recognised, and clap
+    // echoed the argument in its error message.
+    #[test]
+    fn detects_keys_glued_to_other_text() {
+        let jwt = make_jwt(r#"{"exp":4102444800}"#);
+        let spaced = format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{ "alg": "RS256" }"#),
+            URL_SAFE_NO_PAD.encode(r#"{"exp":4102444800}"#)
+        );
+        for arg in [
+            format!("x{jwt}"),
+            format!("--mode=x{jwt}"),
+            format!("{jwt}.txt"),
+            format!("{jwt}x"),
+            format!("prefixe{jwt}"),
+            format!("--channel=https://x.example/t/abc{jwt}"),
+            format!("--channel=https://x.example/t/{jwt}/*=anaconda.com"),
+            format!("x{spaced}y"),
+        ] {
+            assert!(looks_like_key(&arg), "{arg}");
+        }
+        for arg in [
+            "https://conda.anaconda.org/conda-forge/*",
+            "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
+            "a-very-long-subdomain-name.internal-company-example.example.com",
+            "every.elephant.eventually.eats.eleven.eggs.each.evening",
+            "ey.ey.ey",
+            "",
+        ] {
+            assert!(!looks_like_key(arg), "{arg}");
+        }
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
 fn pump(mut from: impl Read, to: impl Write, redactor: &Redactor) {
     let mut to = to;
     let mut scrubber = StreamScrubber::new(redactor);
-    let mut buf = vec![0u8; 8192];
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,

@@ -26,13 +26,15 @@ impl ApiKey {
         fingerprint_of(self.expose())
     }
 
-    /// The forms in which the key could show up in text: raw, `Bearer <key>`, base64 variants.
+    /// The forms in which the key could show up in text: raw, `Bearer <key>`, base64 variants,
+    /// and URL-encoded and JSON-escaped where those differ from the key.
     ///
     /// Used for `::add-mask::`, `buildkite-agent redactor add` and the `exec` output scrubber.
     pub(crate) fn derived_forms(&self, domain: &str) -> Vec<SecretString> {
         let key = self.expose();
         let mut forms: Vec<String> = vec![key.to_owned(), format!("Bearer {key}")];
         forms.extend(base64_variants(key.as_bytes()));
+        forms.extend(escaped_variants(key));
         let payload = crate::keyring::entry_payload(domain, key, None);
         forms.push(base64::engine::general_purpose::STANDARD.encode(payload.as_bytes()));
         forms.retain(|f| f.len() >= 6);
@@ -77,6 +79,39 @@ fn base64_variants(data: &[u8]) -> Vec<String> {
     out
 }
 
+/// The key URL-encoded and JSON-escaped, in the variants common encoders produce, where they
+/// differ from the key. A JWT's characters are never escaped; a key accepted with
+/// `--validate none` may have some that are.
+fn escaped_variants(key: &str) -> Vec<String> {
+    use std::fmt::Write as _;
+    let mut out = Vec::new();
+    // Percent-encoding of all but RFC 3986's unreserved characters, with upper- and lower-case hex
+    // digits, and leaving `/` alone as Python's `urllib.parse.quote` does by default.
+    for (keep_slash, upper) in [(false, true), (false, false), (true, true), (true, false)] {
+        let mut s = String::with_capacity(key.len() * 3);
+        for b in key.bytes() {
+            if b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'_' | b'.' | b'~')
+                || (keep_slash && b == b'/')
+            {
+                s.push(char::from(b));
+            } else if upper {
+                let _ = write!(s, "%{b:02X}");
+            } else {
+                let _ = write!(s, "%{b:02x}");
+            }
+        }
+        out.push(s);
+    }
+    // JSON string content (`"` and `\` escaped), and with `/` escaped as some encoders do.
+    let json = serde_json::to_string(key).unwrap_or_default();
+    let json = json.trim_start_matches('"').trim_end_matches('"');
+    out.push(json.to_owned());
+    out.push(json.replace('/', "\\/"));
+    out.retain(|f| f != key);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +127,29 @@ mod tests {
     fn fingerprint_is_short_and_stable() {
         let fp = fingerprint_of("abc");
         assert_eq!(fp, "sha256:ba7816bf8f01cfea");
+    }
+
+    // Regression: a key with characters that URL-encoding or JSON escaping changes (accepted with
+    // `--validate none`) was not scrubbed in those forms.
+    #[test]
+    fn escaped_forms_are_derived_when_they_differ() {
+        let key = ApiKey::new(r#"abc+def/ghi=jkl"mno\pqr%stu-vwx_yz.0123456789"#.into());
+        let forms: Vec<String> = key
+            .derived_forms("anaconda.com")
+            .iter()
+            .map(|f| f.expose_secret().to_owned())
+            .collect();
+        for expected in [
+            r#"abc%2Bdef%2Fghi%3Djkl%22mno%5Cpqr%25stu-vwx_yz.0123456789"#,
+            r#"abc%2bdef%2fghi%3djkl%22mno%5cpqr%25stu-vwx_yz.0123456789"#,
+            r#"abc%2Bdef/ghi%3Djkl%22mno%5Cpqr%25stu-vwx_yz.0123456789"#,
+            r#"abc+def/ghi=jkl\"mno\\pqr%stu-vwx_yz.0123456789"#,
+            r#"abc+def\/ghi=jkl\"mno\\pqr%stu-vwx_yz.0123456789"#,
+        ] {
+            assert!(forms.iter().any(|f| f == expected), "missing {expected}");
+        }
+        let jwt = ApiKey::new("eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJl".into());
+        assert!(escaped_variants(jwt.expose()).is_empty());
     }
 
     #[test]

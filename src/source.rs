@@ -167,16 +167,34 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// Fails when any argument looks like an API key, without echoing it.
+/// Fails when any argument looks like an API key, or contains the value of a variable the key
+/// may come from (`ANACONDA_AUTH_API_KEY`, or the one `--api-key-env` names), without echoing it.
+///
+/// Runs before the command line is parsed: clap echoes argument values in its errors.
 pub(crate) fn refuse_key_in_argv(args: &[String], env: &Env) -> Result<()> {
+    let options: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .take_while(|a| *a != "--")
+        .collect();
+    let mut sources = vec![names::API_KEY];
+    for (i, a) in options.iter().enumerate() {
+        match a.strip_prefix("--api-key-env=") {
+            Some(name) => sources.push(name),
+            None if *a == "--api-key-env" => sources.extend(options.get(i + 1)),
+            None => {}
+        }
+    }
     // A File-type variable holds a path, which may well appear in the arguments.
-    let env_key = env
-        .get(names::API_KEY)
+    let keys: Vec<&str> = sources
+        .into_iter()
+        .filter_map(|name| env.get(name))
         .map(str::trim)
-        .filter(|v| file_variable(v).is_none());
+        .filter(|v| v.len() >= 8 && file_variable(v).is_none())
+        .collect();
     for (i, arg) in args.iter().enumerate().skip(1) {
-        let equals_env_key = env_key.is_some_and(|k| k.len() >= 8 && arg.contains(k));
-        if jwt::looks_like_key(arg) || equals_env_key {
+        if jwt::looks_like_key(arg) || keys.iter().any(|k| arg.contains(k)) {
             return Err(Error::usage(format!("argument {i} looks like an API key; refusing to run")).hint(
                 "never put the key on the command line (every process can read it and CI logs echo commands); \
                  use --api-key-env NAME, --api-key-file PATH or --api-key-stdin, and rotate the key if it was logged",
@@ -210,16 +228,21 @@ mod tests {
         }
     }
 
+    /// A key long enough to be accepted, distinct for each `n`.
+    fn key(n: u64) -> String {
+        crate::jwt::tests::make_jwt(&format!(r#"{{"exp":{}}}"#, 4_102_444_800 + n))
+    }
+
     #[test]
     fn default_env_then_secrets_dir() {
-        let env = Env::from_pairs(&[(names::API_KEY, "abc.def.ghi\n")]);
+        let env = Env::from_pairs(&[(names::API_KEY, &format!("{}\n", key(1)))]);
         let s = read_key(&args(), &env).unwrap();
-        assert_eq!(s.key.expose(), "abc.def.ghi");
+        assert_eq!(s.key.expose(), key(1));
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(names::API_KEY), "from.secret.file").unwrap();
+        std::fs::write(dir.path().join(names::API_KEY), key(2)).unwrap();
         let env = Env::from_pairs(&[(names::SECRETS_DIR, dir.path().to_str().unwrap())]);
         let s = read_key(&args(), &env).unwrap();
-        assert_eq!(s.key.expose(), "from.secret.file");
+        assert_eq!(s.key.expose(), key(2));
         assert!(s.source.contains("file"));
     }
 
@@ -235,15 +258,12 @@ mod tests {
 
     #[test]
     fn named_env_and_bad_names() {
-        let env = Env::from_pairs(&[("MY_KEY", "a.b.c")]);
+        let env = Env::from_pairs(&[("MY_KEY", &key(3))]);
         let mut a = args();
         a.api_key_env = Some("MY_KEY".into());
         assert_eq!(
-            read_key(&a, &env)
-                .map(|s| s.key.expose().to_owned())
-                .ok()
-                .as_deref(),
-            Some("a.b.c")
+            read_key(&a, &env).map(|s| s.key.expose().to_owned()).ok(),
+            Some(key(3))
         );
         a.api_key_env = Some("not a name".into());
         assert_eq!(read_key(&a, &env).err().map(|e| e.kind), Some(Kind::Usage));
@@ -253,11 +273,11 @@ mod tests {
     fn a_variable_naming_a_file_reads_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("ANACONDA_AUTH_API_KEY");
-        std::fs::write(&file, "file.held.key\n").unwrap();
+        std::fs::write(&file, format!("{}\n", key(4))).unwrap();
         let path = file.to_str().unwrap();
         let env = Env::from_pairs(&[(names::API_KEY, path)]);
         let s = read_key(&args(), &env).unwrap();
-        assert_eq!(s.key.expose(), "file.held.key");
+        assert_eq!(s.key.expose(), key(4));
         let argv = vec!["x".into(), "setup".into(), "--api-key-file".into(), path.into()];
         assert!(refuse_key_in_argv(&argv, &env).is_ok());
     }
@@ -283,5 +303,40 @@ mod tests {
             "plainsecretvalue".into(),
         ];
         assert!(refuse_key_in_argv(&argv, &env).is_err());
+    }
+
+    // Regression: a key glued after other text in an option's value passed the check, and clap
+    // echoed the value in its error.
+    #[test]
+    fn refuses_a_key_glued_into_an_argument() {
+        let jwt = key(5);
+        let env = Env::default();
+        for arg in [
+            format!("x{jwt}"),
+            format!("--channel=https://x.example/t/abc{jwt}"),
+        ] {
+            let argv = vec!["x".into(), "setup".into(), "--mode".into(), arg];
+            let err = refuse_key_in_argv(&argv, &env).unwrap_err();
+            assert!(!err.message.contains(&jwt[..12]), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn refuses_the_value_of_the_variable_api_key_env_names() {
+        // Not shaped like a JWT: only known as the named variable's value.
+        let env = Env::from_pairs(&[("MY_KEY", "plain-secret-value-that-is-long-enough-0123")]);
+        for named in [
+            vec!["--api-key-env".to_owned(), "MY_KEY".to_owned()],
+            vec!["--api-key-env=MY_KEY".to_owned()],
+        ] {
+            let mut argv: Vec<String> = vec!["x".into(), "setup".into()];
+            argv.extend(named);
+            assert!(refuse_key_in_argv(&argv, &env).is_ok());
+            argv.extend([
+                "--mode".into(),
+                "xplain-secret-value-that-is-long-enough-0123".into(),
+            ]);
+            assert!(refuse_key_in_argv(&argv, &env).is_err(), "{argv:?}");
+        }
     }
 }

@@ -10,9 +10,11 @@
 #![allow(clippy::too_many_lines, reason = "a scenario reads best top to bottom")]
 
 mod cli;
+mod cli_key;
 mod common;
 mod conformance;
 mod exec;
+mod exec_scrub;
 mod fake_api;
 mod leaks;
 mod online;

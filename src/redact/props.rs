@@ -1,0 +1,202 @@
+//! Property tests of the scrubber: any split of any output with embedded forms of a key (raw,
+//! `Bearer`, base64 at any alignment, line-wrapped at any width, URL-encoded, JSON-escaped) is
+//! scrubbed, and output without a form passes byte-identical.
+//!
+//! `PROPTEST_CASES=N` runs more cases than the default 256; `scripts/fuzz.sh` does a long run.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use super::*;
+use crate::secret::ApiKey;
+
+/// One piece of generated output.
+#[derive(Clone, Debug)]
+enum Piece {
+    /// Text that is not a form (base64 characters, line breaks, quotes, `%` and the like).
+    Filler(String),
+    /// A proper prefix of the key, `n` characters long (not a form, must pass unchanged).
+    KeyPrefix(Index),
+    Raw,
+    Bearer,
+    /// The key inside other text (before, after), base64-encoded (URL-safe?) and wrapped at a
+    /// width (never when `None`) with a line break and that many spaces after each break.
+    Base64((String, String), bool, Option<usize>, &'static str, usize),
+    Json,
+    UrlEncoded,
+}
+
+fn filler() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9+/=_.\\- \t\r\n\"%\\\\e]{0,40}"
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        4 => filler().prop_map(Piece::Filler),
+        1 => any::<Index>().prop_map(Piece::KeyPrefix),
+        1 => Just(Piece::Raw),
+        1 => Just(Piece::Bearer),
+        3 => (
+            ("[ -~]{0,5}", "[ -~]{0,5}"),
+            any::<bool>(),
+            prop::option::of(1usize..100),
+            prop::sample::select(vec!["\n", "\r\n", "\r"]),
+            0usize..=MAX_INDENT,
+        )
+            .prop_map(|(context, url, width, brk, indent)| Piece::Base64(context, url, width, brk, indent)),
+        1 => Just(Piece::Json),
+        1 => Just(Piece::UrlEncoded),
+    ]
+}
+
+/// A JWT-shaped key, or (as `--validate none` accepts) any printable key of a sane length.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "eyJ[A-Za-z0-9_-]{10,60}\\.[A-Za-z0-9_-]{10,120}\\.[A-Za-z0-9_-]{10,80}",
+        "[!-~]{40,100}",
+    ]
+}
+
+fn percent_encode(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn json_escape(key: &str) -> String {
+    key.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn render(key: &str, pieces: &[Piece]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in pieces {
+        match p {
+            Piece::Filler(s) => out.extend_from_slice(s.as_bytes()),
+            Piece::KeyPrefix(n) => out.extend_from_slice(&key.as_bytes()[..n.index(key.len())]),
+            Piece::Raw => out.extend_from_slice(key.as_bytes()),
+            Piece::Bearer => out.extend_from_slice(format!("Bearer {key}").as_bytes()),
+            Piece::Base64((before, after), url, width, brk, indent) => {
+                let data = format!("{before}{key}{after}");
+                let encoded = if *url {
+                    URL_SAFE_NO_PAD.encode(data)
+                } else {
+                    STANDARD.encode(data)
+                };
+                let joint = format!("{brk}{}", " ".repeat(*indent));
+                let lines: Vec<&[u8]> = encoded.as_bytes().chunks(width.unwrap_or(usize::MAX)).collect();
+                out.extend_from_slice(&lines.join(joint.as_bytes()));
+            }
+            Piece::Json => out.extend_from_slice(json_escape(key).as_bytes()),
+            Piece::UrlEncoded => out.extend_from_slice(percent_encode(key).as_bytes()),
+        }
+    }
+    out
+}
+
+/// Pieces of the key's forms that must never appear in output whose line breaks and
+/// indentation are removed: the key, its escaped forms, and the middle third of its base64 at
+/// each alignment.
+fn needles(key: &str) -> Vec<String> {
+    let mut out = vec![key.to_owned(), json_escape(key), percent_encode(key)];
+    for shift in 0..3 {
+        let mut data = vec![b'x'; shift];
+        data.extend_from_slice(key.as_bytes());
+        for encoded in [STANDARD.encode(&data), URL_SAFE_NO_PAD.encode(&data)] {
+            let third = encoded.len() / 3;
+            out.push(encoded[third..2 * third].to_owned());
+        }
+    }
+    out
+}
+
+fn squeeze(out: &[u8]) -> String {
+    String::from_utf8_lossy(out)
+        .chars()
+        .filter(|c| !matches!(c, '\r' | '\n' | ' ' | '\t'))
+        .collect()
+}
+
+fn redactor_for(key: &str) -> Redactor {
+    Redactor::new(ApiKey::new(key.to_owned()).derived_forms("anaconda.com"))
+}
+
+/// Feeds `input` to a stream scrubber in pieces cut at `cuts`.
+fn scrub_split(r: &Redactor, input: &[u8], cuts: &[Index]) -> Vec<u8> {
+    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+    at.sort_unstable();
+    let mut s = StreamScrubber::new(r);
+    let mut out = Vec::new();
+    let mut from = 0;
+    for cut in at {
+        out.extend(s.push(&input[from..cut]));
+        from = cut;
+    }
+    out.extend(s.push(&input[from..]));
+    out.extend(s.finish());
+    out
+}
+
+proptest! {
+    #[test]
+    fn every_embedded_form_is_scrubbed_for_any_split(
+        key in key(),
+        pieces in prop::collection::vec(piece(), 1..12),
+        cuts in prop::collection::vec(any::<Index>(), 0..12),
+    ) {
+        let r = redactor_for(&key);
+        let input = render(&key, &pieces);
+        let streamed = squeeze(&scrub_split(&r, &input, &cuts));
+        let whole = squeeze(r.redact(&String::from_utf8_lossy(&input)).as_bytes());
+        for needle in needles(&key) {
+            prop_assert!(!streamed.contains(&needle), "stream leaks {:?} in {:?}", needle, streamed);
+            prop_assert!(!whole.contains(&needle), "redact leaks {:?} in {:?}", needle, whole);
+        }
+    }
+
+    #[test]
+    fn output_without_forms_passes_byte_identical(
+        key in key(),
+        pieces in prop::collection::vec(
+            prop_oneof![4 => filler().prop_map(Piece::Filler), 1 => any::<Index>().prop_map(Piece::KeyPrefix)],
+            0..16,
+        ),
+        cuts in prop::collection::vec(any::<Index>(), 0..12),
+    ) {
+        let r = redactor_for(&key);
+        let input = render(&key, &pieces);
+        // Two prefixes of the key could in principle add up to the whole key; then it is a form.
+        prop_assume!(!squeeze(&input).contains(&key));
+        prop_assert_eq!(scrub_split(&r, &input, &cuts), input.clone());
+        let text = String::from_utf8_lossy(&input).into_owned();
+        prop_assert_eq!(r.redact(&text), text);
+    }
+
+    #[test]
+    fn held_back_output_is_bounded_and_nothing_is_lost(
+        key in key(),
+        input in prop::collection::vec(any::<u8>(), 0..4096),
+        cuts in prop::collection::vec(any::<Index>(), 0..32),
+    ) {
+        // Arbitrary bytes (not UTF-8, NULs, lone CRs) without a form: all of it comes out, and
+        // what is held back never exceeds the bound of a form with a line break between each byte.
+        let r = redactor_for(&key);
+        prop_assume!(!squeeze(&input).contains(&key));
+        let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+        at.sort_unstable();
+        let mut s = StreamScrubber::new(&r);
+        let mut out = Vec::new();
+        let mut from = 0;
+        for cut in at.into_iter().chain([input.len()]) {
+            out.extend(s.push(&input[from..cut]));
+            prop_assert!(s.pending.len() <= r.longest * (1 + MAX_BREAK + MAX_INDENT));
+            from = cut;
+        }
+        out.extend(s.finish());
+        prop_assert_eq!(out, input);
+    }
+}
