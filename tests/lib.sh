@@ -54,3 +54,29 @@ assert_no_leak() {
   rm -f "${filtered}"
   return "${status}"
 }
+
+# run_test NAME FUNCTION: runs one test function in a subshell with errexit on (outside any `if`,
+# where bash would ignore it), with its output in ${work}/logs/<n>.log that is shown only on
+# failure; counts it in `passed` or `failed` and prints how long it took. The suite sets `work`,
+# `passed` and `failed`.
+run_test() {
+  local name="$1" fn="$2" log start rc=0
+  log="${work:?}/logs/$((passed + failed + 1)).log"
+  mkdir -p "${work}/logs"
+  start="${SECONDS}"
+  set +e
+  (
+    set -euo pipefail
+    "${fn}"
+  ) >"${log}" 2>&1
+  rc=$?
+  set -e
+  if ((rc == 0)); then
+    passed=$((passed + 1))
+    echo "ok - ${name} ($((SECONDS - start))s)"
+  else
+    failed=$((failed + 1))
+    echo "FAIL - ${name} ($((SECONDS - start))s)"
+    sed 's/^/    | /' "${log}" | tail -n 60
+  fi
+}

@@ -40,30 +40,7 @@ trap finish EXIT
 
 # ---- harness -------------------------------------------------------------------------------
 
-# run_test NAME FUNCTION: runs one test, with its output in ${work}/logs/<n>.log, and counts it.
-run_test() {
-  local name="$1" fn="$2" log
-  log="${work}/logs/$((passed + failed + 1)).log"
-  mkdir -p "${work}/logs"
-  local rc=0
-  # Not in an `if` condition: errexit is ignored there, even in a subshell, and then only the
-  # test's last command would count.
-  set +e
-  (
-    set -euo pipefail
-    "${fn}"
-  ) >"${log}" 2>&1
-  rc=$?
-  set -e
-  if ((rc == 0)); then
-    passed=$((passed + 1))
-    echo "ok - ${name}"
-  else
-    failed=$((failed + 1))
-    echo "FAIL - ${name}"
-    sed 's/^/    | /' "${log}" | tail -n 60
-  fi
-}
+# run_test NAME FUNCTION is in tests/lib.sh.
 
 check() {
   local what="$1"
