@@ -6,6 +6,10 @@ Usage:
   conda.py install CHANNEL_DIR PREFIX CACHE SPEC
                                             solve SPEC against the local channel only and install it
                                             into the new PREFIX, with a private package cache
+  conda.py create --yes --quiet --prefix PREFIX --override-channels --channel file:///DIR SPEC
+                                            the same, called the way scripts/install-binary.sh calls
+                                            conda, mamba or micromamba (the package cache is
+                                            $CONDA_PKGS_DIRS); anything else is an error
 
 Only local channels are used: the build resolves its (empty) environments against an empty local
 channel instead of conda-forge, and the install solves against CHANNEL_DIR alone.
@@ -49,12 +53,34 @@ async def install(channel_dir: str, prefix: str, cache: str, spec: str) -> None:
         print(f"installed {r.name.normalized}={r.version}={r.build} from {r.channel}")
 
 
+def create(args: list) -> None:
+    """`conda create` with exactly the options scripts/install-binary.sh passes, and nothing else."""
+    import argparse
+    import os
+
+    p = argparse.ArgumentParser(prog="conda create", exit_on_error=False)
+    p.add_argument("--yes", action="store_true", required=True)
+    p.add_argument("--quiet", action="store_true", required=True)
+    p.add_argument("--prefix", required=True)
+    p.add_argument("--override-channels", action="store_true", required=True)
+    p.add_argument("--channel", required=True)
+    p.add_argument("spec")
+    a = p.parse_args(args)
+    if not a.channel.startswith("file:///"):
+        sys.exit(f"conda create stand-in: only local file:/// channels, got {a.channel}")
+    if os.path.exists(a.prefix):
+        sys.exit(f"conda create stand-in: {a.prefix} exists")
+    asyncio.run(install(a.channel[len("file://") :], a.prefix, os.environ["CONDA_PKGS_DIRS"], a.spec))
+
+
 def main() -> None:
     args = sys.argv[1:]
     if len(args) == 3 and args[0] == "build":
         build(args[1], args[2])
     elif len(args) == 5 and args[0] == "install":
         asyncio.run(install(*args[1:]))
+    elif args and args[0] == "create":
+        create(args[1:])
     else:
         sys.exit(__doc__)
 
