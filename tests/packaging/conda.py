@@ -17,6 +17,7 @@ channel instead of conda-forge, and the install solves against CHANNEL_DIR alone
 
 import asyncio
 import json
+import os
 import pathlib
 import sys
 
@@ -56,7 +57,6 @@ async def install(channel_dir: str, prefix: str, cache: str, spec: str) -> None:
 def create(args: list) -> None:
     """`conda create` with exactly the options scripts/install-binary.sh passes, and nothing else."""
     import argparse
-    import os
 
     p = argparse.ArgumentParser(prog="conda create", exit_on_error=False)
     p.add_argument("--yes", action="store_true", required=True)
@@ -87,3 +87,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # py-rattler's background threads can crash the interpreter while it shuts down (a segfault or
+    # "PyGILState_Release: thread state ... must be current", after the work is done and printed),
+    # which would turn a finished install into a failure: leave without the interpreter teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

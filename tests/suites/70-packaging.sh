@@ -24,10 +24,9 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/packaging-suite.XXXXXXXX")"
 export CARGO_TARGET_DIR="${root}/target"
 # rattler-build gives its build script a HOME of its own; the recipe forwards these instead.
 export RUSTUP_HOME="${RUSTUP_HOME:-${HOME}/.rustup}" CARGO_HOME="${CARGO_HOME:-${HOME}/.cargo}"
-# One value for both builds (rattler-build would set its own): ring's build script reruns, and
-# everything above it rebuilds, whenever SOURCE_DATE_EPOCH changes.
-SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
-export SOURCE_DATE_EPOCH
+# One fixed value for both builds and every run (rattler-build would set the current time): ring's
+# build script reruns, and everything above it rebuilds, whenever SOURCE_DATE_EPOCH changes.
+export SOURCE_DATE_EPOCH=315532800
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 wheels="${work}/wheels"
 conda_out="${work}/conda-channel"
