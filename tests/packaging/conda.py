@@ -6,6 +6,9 @@ Usage:
   conda.py install CHANNEL_DIR PREFIX CACHE SPEC
                                             solve SPEC against the local channel only and install it
                                             into the new PREFIX, with a private package cache
+  conda.py render RECIPE                    render RECIPE (the conda-forge form, filled in) with
+                                            conda-forge-like compiler variants; prints its package,
+                                            source, build requirements and script as JSON
   conda.py create --yes --quiet --prefix PREFIX --override-channels --channel file:///DIR SPEC
                                             the same, called the way scripts/install-binary.sh calls
                                             conda, mamba or micromamba (the package cache is
@@ -38,6 +41,27 @@ def build(recipe: str, output_dir: str) -> None:
     if len(built) != 1:
         sys.exit(f"expected one package in {out}, found {[str(p) for p in built]}")
     print(built[0])
+
+
+def render(recipe: str) -> None:
+    import rattler_build
+
+    variants = rattler_build.VariantConfig(
+        {
+            "rust_compiler": ["rust"],
+            "rust_compiler_version": ["1.89"],
+            "c_compiler": ["gcc"],
+            "c_compiler_version": ["14"],
+            "c_stdlib": ["sysroot"],
+            "c_stdlib_version": ["2.17"],
+        }
+    )
+    rendered = rattler_build.Stage0Recipe.from_file(recipe).render(variants)
+    if len(rendered) != 1:
+        sys.exit(f"expected one rendered variant, got {len(rendered)}")
+    d = rendered[0].recipe.to_dict()
+    print(json.dumps({k: d[k] for k in ("package", "source")} | {
+        "build_requirements": d["requirements"]["build"], "script": d["build"]["script"]}, indent=1))
 
 
 async def install(channel_dir: str, prefix: str, cache: str, spec: str) -> None:
@@ -77,6 +101,8 @@ def main() -> None:
     args = sys.argv[1:]
     if len(args) == 3 and args[0] == "build":
         build(args[1], args[2])
+    elif len(args) == 2 and args[0] == "render":
+        render(args[1])
     elif len(args) == 5 and args[0] == "install":
         asyncio.run(install(*args[1:]))
     elif args and args[0] == "create":

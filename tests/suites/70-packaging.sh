@@ -4,8 +4,9 @@
 #   - wheel: maturin builds it (one release build, reused by later steps and later runs), pip
 #     installs it into a fresh venv with --no-index, and scripts/demo.sh runs the offline main job
 #     with that venv's binary; scripts/install-binary.sh pip installs it from a loopback index;
-#   - conda: py-rattler-build builds recipe/recipe.yaml with the machine's Rust toolchain,
-#     py-rattler installs it into a fresh prefix from the local channel, and it runs;
+#   - conda: the conda-forge recipe renders; py-rattler-build builds recipe/recipe.yaml with the
+#     machine's Rust toolchain, py-rattler installs it into a fresh prefix from the local channel,
+#     and it runs;
 #     scripts/install-binary.sh conda installs it through a conda CLI stand-in backed by py-rattler;
 #   - crate: `cargo package --locked` lists only allowed files, and builds the packaged crate.
 # Builds and installs run in a network namespace with only loopback (after `cargo fetch`), so
@@ -204,6 +205,28 @@ test_recipe_versions() {
   [[ "$(recipe_version "${work}/bumped.yaml")" == 9.9.9 ]] || fail "recipe_version did not read a changed version"
 }
 
+# The conda-forge form, filled in the way the release workflow does, renders with conda-forge's
+# compilers and points at the release's sdist with its SHA-256.
+test_conda_forge_recipe_renders() {
+  local sha filled="${work}/conda-forge.recipe.yaml"
+  sha="$(printf 'sdist' | sha256sum | cut -d ' ' -f 1)"
+  sed "s/@SDIST_SHA256@/${sha}/" recipe/conda-forge/recipe.yaml >"${filled}"
+  offline python3 tests/packaging/conda.py render "${filled}" | tee "${work}/rendered.json"
+  python3 - "${work}/rendered.json" "${version}" "${sha}" <<'PY'
+import json, sys
+r, version, sha = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+assert r["package"] == {"name": "anaconda-ci-auth", "version": version}, r["package"]
+(src,) = r["source"]
+assert src["url"] == ("https://github.com/anaconda-ci-auth/anaconda-ci-auth/releases/download/"
+                      f"v{version}/anaconda_ci_auth-{version}.tar.gz"), src
+assert src["sha256"] == sha, src
+reqs = " ".join(r["build_requirements"])
+for want in ("rust_", "gcc_", "sysroot_", "cargo-bundle-licenses"):
+    assert want in reqs, (want, reqs)
+assert any("cargo install --locked" in line for line in r["script"]), r["script"]
+PY
+}
+
 test_conda_builds() {
   # cargo install asks the index even when every crate is at hand, unless told it is offline.
   CARGO_NET_OFFLINE=true offline python3 tests/packaging/conda.py build recipe/recipe.yaml "${conda_out}" |
@@ -310,6 +333,7 @@ main() {
   run_test "install-binary.sh pip installs the wheel from a loopback index" test_install_binary_pip
   run_test "install-binary.sh pip refuses a plain-http index" test_install_binary_pip_refuses_plain_http
   run_test "both recipes name Cargo.toml's version" test_recipe_versions
+  run_test "the conda-forge recipe, filled in, renders with conda-forge's compilers" test_conda_forge_recipe_renders
   run_test "rattler-build builds recipe/recipe.yaml and runs its tests (offline)" test_conda_builds
   run_test "py-rattler installs the package into a fresh prefix; its binary runs the main job" test_conda_installs_and_runs
   run_test "install-binary.sh conda installs the package from the local channel" test_install_binary_conda
