@@ -63,7 +63,7 @@ offline() {
 
 test_tools() {
   local t
-  for t in maturin patchelf unshare ip; do
+  for t in maturin patchelf yamllint unshare ip; do
     command -v "${t}" >/dev/null || fail "${t} is not installed (tests/bootstrap.sh installs it)"
   done
   python3 -c 'import rattler, rattler_build' || fail "py-rattler or py-rattler-build is missing from ${venv}"
@@ -205,6 +205,10 @@ test_recipe_versions() {
   [[ "$(recipe_version "${work}/bumped.yaml")" == 9.9.9 ]] || fail "recipe_version did not read a changed version"
 }
 
+test_recipes_lint() {
+  yamllint -s -c .yamllint recipe/recipe.yaml recipe/conda-forge/recipe.yaml
+}
+
 # The conda-forge form, filled in the way the release workflow does, renders with conda-forge's
 # compilers and points at the release's sdist with its SHA-256.
 test_conda_forge_recipe_renders() {
@@ -333,6 +337,7 @@ main() {
   run_test "install-binary.sh pip installs the wheel from a loopback index" test_install_binary_pip
   run_test "install-binary.sh pip refuses a plain-http index" test_install_binary_pip_refuses_plain_http
   run_test "both recipes name Cargo.toml's version" test_recipe_versions
+  run_test "yamllint passes on both recipes" test_recipes_lint
   run_test "the conda-forge recipe, filled in, renders with conda-forge's compilers" test_conda_forge_recipe_renders
   run_test "rattler-build builds recipe/recipe.yaml and runs its tests (offline)" test_conda_builds
   run_test "py-rattler installs the package into a fresh prefix; its binary runs the main job" test_conda_installs_and_runs
