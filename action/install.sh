@@ -9,7 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 main() {
   local bin native
-  check_input INSTALL '^(download|source|path)$' 'download, source or path'
+  check_input INSTALL '^(download|pip|conda|source|path)$' 'download, pip, conda, source or path'
   check_input VERSION '^(v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?)?$' 'empty (this action'"'"'s version) or a release like 0.1.0'
   [[ -n "${GITHUB_OUTPUT:-}" ]] || die "GITHUB_OUTPUT is not set; this script runs as a step of the GitHub Action"
 

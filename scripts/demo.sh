@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # An offline walk through the main job with a throw-away key: no Anaconda account and no network.
 # Builds the binary, makes an unsigned JWT that expires in 30 days, then runs setup, status, exec
-# and cleanup the way a CI job would. Usage: scripts/demo.sh
+# and cleanup the way a CI job would.
+# Usage: scripts/demo.sh [BINARY]   (BINARY: an installed anaconda-ci-auth to walk through instead of
+# building this checkout, e.g. the one a wheel or conda package put on PATH)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "${root}"
-cargo build --locked --quiet
-bin="${root}/target/debug/anaconda-ci-auth"
+if (($# > 1)); then
+  echo "usage: scripts/demo.sh [BINARY]" >&2
+  exit 2
+fi
+if (($#)); then
+  bin="$(command -v "$1")" || {
+    echo "demo: $1 is not an executable" >&2
+    exit 2
+  }
+else
+  (cd "${root}" && cargo build --locked --quiet)
+  bin="${root}/target/debug/anaconda-ci-auth"
+fi
 
 b64url() { base64 | tr -d '\n=' | tr '+/' '-_'; }
 exp=$(($(date +%s) + 30 * 86400))

@@ -6,6 +6,10 @@
 #
 #   METHOD   download  Fetch the release asset for this OS and CPU, and check its SHA-256 against
 #                      checksums/v<VERSION>.txt committed in this repository, before it is ever run.
+#            pip       pip install anaconda-ci-auth==<VERSION> (a wheel, never a source build) into a
+#                      private directory (pip --target), with the Python found on PATH.
+#            conda     Create a private conda environment holding anaconda-ci-auth=<VERSION> from a
+#                      channel (default conda-forge), with mamba, micromamba or conda.
 #            source    Build it from this repository: cargo install --locked --path <repository>.
 #            path      Use the `anaconda-ci-auth` already on PATH.
 #   VERSION  X.Y.Z or vX.Y.Z. Empty or `auto` means the version in this repository's Cargo.toml,
@@ -20,16 +24,28 @@
 #   ANACONDA_CI_AUTH_DOWNLOAD_BASE  Base URL under which the assets live as v<VERSION>/<asset>
 #                                   (default: the project's GitHub releases). https:// only;
 #                                   http:// is accepted for a loopback host (tests, local mirrors).
-#   ANACONDA_CI_AUTH_INSTALL_DIR    Where `download` and `source` put bin/anaconda-ci-auth
+#   ANACONDA_CI_AUTH_INSTALL_DIR    Where `download`, `source`, `pip` and `conda` put the binary
 #                                   (default: $RUNNER_TEMP/anaconda-ci-auth.bin on GitHub Actions,
 #                                   otherwise a new private directory under $TMPDIR).
+#   ANACONDA_CI_AUTH_PIP_INDEX_URL  `pip`: the package index to install from instead of pip's own
+#                                   configuration (PyPI unless PIP_INDEX_URL or pip.conf say
+#                                   otherwise). https:// only; http:// for a loopback host.
+#   ANACONDA_CI_AUTH_PYTHON         `pip`: the Python to run pip with (default python3, python).
+#   ANACONDA_CI_AUTH_CONDA_CHANNEL  `conda`: the channel name or URL (default conda-forge):
+#                                   https://, file:/// (a local channel), or http:// to loopback.
+#   ANACONDA_CI_AUTH_CONDA          `conda`: the installer to run (default the first of mamba,
+#                                   micromamba and conda on PATH, or $MAMBA_EXE / $CONDA_EXE).
 #   ANACONDA_CI_AUTH_TARGET         Asset target triple, instead of detecting it (see below).
 #   CARGO_TARGET_DIR                Honoured by `source`, to reuse an earlier build.
 #
 # Release assets are plain executables named anaconda-ci-auth-<VERSION>-<target>[.exe], where
 # <target> is x86_64-unknown-linux-musl, aarch64-unknown-linux-musl, x86_64-apple-darwin,
 # aarch64-apple-darwin or x86_64-pc-windows-msvc (.exe). checksums/v<VERSION>.txt lists them in
-# sha256sum format. .github/workflows/release.yml builds and publishes exactly these names.
+# sha256sum format. .github/workflows/release.yml builds and publishes exactly these names and
+# commits that file in the commit it tags, so every release tag verifies its own assets.
+# `pip` and `conda` rely on the index's or channel's own integrity (TLS, per-file hashes in its
+# metadata) instead; the same files are listed in that checksums file and carry GitHub build
+# provenance attestations (`gh attestation verify FILE --repo anaconda-ci-auth/anaconda-ci-auth`).
 set -euo pipefail
 # Let failures inside $(...) stop the script too (bash 4.4+; every $(...) below also checks).
 shopt -s inherit_errexit 2>/dev/null || true
@@ -152,18 +168,24 @@ expected_sha256() {
   printf '%s\n' "${hash}" | tr 'A-F' 'a-f'
 }
 
-# The base URL, refusing anything but https (and http to a loopback host).
+# check_url VARIABLE URL: refuses anything but https (and http to a loopback host).
+check_url() {
+  local name="$1" url="$2"
+  if [[ "${url}" =~ ^https:// ]]; then
+    :
+  elif [[ "${url}" =~ ^http://(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\])(:[0-9]+)?(/|$) ]]; then
+    log "using plain http to the loopback address in ${name}"
+  else
+    die "refusing to install from \`${url}\`: only https:// (or http:// to a loopback address) is allowed" \
+      "set ${name} to an https:// mirror"
+  fi
+}
+
+# The base URL of the release assets.
 download_base() {
   local base="${ANACONDA_CI_AUTH_DOWNLOAD_BASE:-${default_base}}"
   base="${base%/}"
-  if [[ "${base}" =~ ^https:// ]]; then
-    :
-  elif [[ "${base}" =~ ^http://(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\])(:[0-9]+)?(/|$) ]]; then
-    log "using plain http to the loopback address in ANACONDA_CI_AUTH_DOWNLOAD_BASE"
-  else
-    die "refusing to download from \`${base}\`: only https:// (or http:// to a loopback address) is allowed" \
-      "set ANACONDA_CI_AUTH_DOWNLOAD_BASE to an https:// mirror"
-  fi
+  check_url ANACONDA_CI_AUTH_DOWNLOAD_BASE "${base}"
   printf '%s\n' "${base}"
 }
 
@@ -228,6 +250,89 @@ install_source() {
   [[ -x "${bin}" ]] || die "cargo install did not produce ${bin}"
 }
 
+# find_exe DIR NAME: the executable NAME under DIR's bin/ or Scripts/ (Windows layouts), if any.
+find_exe() {
+  local d
+  for d in bin Scripts Library/bin; do
+    if [[ -f "$1/${d}/$2.exe" ]]; then
+      printf '%s\n' "$1/${d}/$2.exe"
+      return
+    elif [[ -x "$1/${d}/$2" ]]; then
+      printf '%s\n' "$1/${d}/$2"
+      return
+    fi
+  done
+  return 1
+}
+
+install_pip() {
+  local version="$1" python dir target index=()
+  python="${ANACONDA_CI_AUTH_PYTHON:-}"
+  if [[ -z "${python}" ]]; then
+    python="$(command -v python3 2>/dev/null || command -v python 2>/dev/null)" ||
+      die "install method \`pip\` needs Python with pip, and neither python3 nor python is on PATH" \
+        "use an image with Python, set ANACONDA_CI_AUTH_PYTHON, or use install method \`download\`"
+  fi
+  "${python}" -m pip --version >/dev/null 2>&1 ||
+    die "\`${python} -m pip\` does not work" "install pip (e.g. the python3-pip package), or use install method \`download\`"
+  if [[ -n "${ANACONDA_CI_AUTH_PIP_INDEX_URL:-}" ]]; then
+    check_url ANACONDA_CI_AUTH_PIP_INDEX_URL "${ANACONDA_CI_AUTH_PIP_INDEX_URL}"
+    index=(--index-url "${ANACONDA_CI_AUTH_PIP_INDEX_URL}")
+  fi
+  dir="$(install_dir)" || exit 1
+  # A fresh target: pip --target does not replace what an earlier run put there.
+  target="${dir}/pip"
+  rm -rf -- "${target}"
+  log "pip install anaconda-ci-auth==${version} into ${target}"
+  # Wheels only: an sdist would need a Rust toolchain and minutes of compiling.
+  PIP_ROOT_USER_ACTION=ignore "${python}" -m pip install --disable-pip-version-check --no-input --quiet --no-cache-dir \
+    --only-binary :all: --no-deps --target "${target}" ${index[@]+"${index[@]}"} "anaconda-ci-auth==${version}" >&2 ||
+    die "pip could not install anaconda-ci-auth==${version}" \
+      "check that the release has a wheel for this platform and that the index is reachable (ANACONDA_CI_AUTH_PIP_INDEX_URL or pip's own configuration); or use install method \`download\`"
+  bin="$(find_exe "${target}" anaconda-ci-auth)" || die "the wheel did not install an anaconda-ci-auth executable under ${target}"
+}
+
+# The conda-compatible installer to run: mamba, micromamba or conda.
+conda_tool() {
+  local t
+  if [[ -n "${ANACONDA_CI_AUTH_CONDA:-}" ]]; then
+    printf '%s\n' "${ANACONDA_CI_AUTH_CONDA}"
+    return
+  fi
+  for t in mamba micromamba conda "${MAMBA_EXE:-}" "${CONDA_EXE:-}"; do
+    if [[ -n "${t}" ]] && command -v "${t}" >/dev/null 2>&1; then
+      command -v "${t}"
+      return
+    fi
+  done
+  die "install method \`conda\` needs mamba, micromamba or conda on PATH" \
+    "set ANACONDA_CI_AUTH_CONDA to one, or use install method \`pip\` or \`download\`"
+}
+
+install_conda() {
+  local version="$1" tool channel dir prefix
+  tool="$(conda_tool)" || exit 1
+  channel="${ANACONDA_CI_AUTH_CONDA_CHANNEL:-conda-forge}"
+  if [[ "${channel}" == file:///* ]]; then
+    : # a local channel
+  elif [[ "${channel}" == *://* ]]; then
+    check_url ANACONDA_CI_AUTH_CONDA_CHANNEL "${channel}"
+  elif [[ ! "${channel}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]]; then
+    die "\`${channel}\` is not a channel name or URL" "set ANACONDA_CI_AUTH_CONDA_CHANNEL to a name like conda-forge or an https:// URL"
+  fi
+  dir="$(install_dir)" || exit 1
+  prefix="${dir}/conda"
+  rm -rf -- "${prefix}"
+  log "${tool} create --prefix ${prefix} anaconda-ci-auth=${version} from ${channel}"
+  # A private environment, so the job's own environments are not touched; the channel alone, so
+  # the package cannot come from another channel that happens to have the name.
+  "${tool}" create --yes --quiet --prefix "${prefix}" --override-channels --channel "${channel}" \
+    "anaconda-ci-auth=${version}" >&2 ||
+    die "${tool} could not install anaconda-ci-auth=${version} from ${channel}" \
+      "check that the package is published there (ANACONDA_CI_AUTH_CONDA_CHANNEL names another channel), or use install method \`pip\` or \`download\`"
+  bin="$(find_exe "${prefix}" anaconda-ci-auth)" || die "the conda package did not install an anaconda-ci-auth executable under ${prefix}"
+}
+
 install_path() {
   bin="$(command -v anaconda-ci-auth 2>/dev/null)" ||
     die "anaconda-ci-auth is not on PATH" "install it first, or use install method \`download\` or \`source\`"
@@ -242,15 +347,17 @@ bin=""
 
 main() {
   if (($# < 1 || $# > 2)); then
-    die "usage: install-binary.sh download|source|path [VERSION]"
+    die "usage: install-binary.sh download|pip|conda|source|path [VERSION]"
   fi
   local method="$1" version
   version="$(resolve_version "${2:-}")" || exit 1
   case "${method}" in
     download) install_download "${version}" ;;
+    pip) install_pip "${version}" ;;
+    conda) install_conda "${version}" ;;
     source) install_source "${version}" ;;
     path) install_path ;;
-    *) die "unknown install method \`${method}\`" "use download, source or path" ;;
+    *) die "unknown install method \`${method}\`" "use download, pip, conda, source or path" ;;
   esac
   # A last check that the binary runs on this machine; never reached for a rejected download.
   "${bin}" --version >&2 || die "\`${bin}\` does not run on this machine" "check the runner's OS and CPU, or use install method \`source\`"
