@@ -200,6 +200,19 @@ requests() {
   "${python}" "${repo_server}" check "${args[@]}" || fail "${client} -> ${host}${path}: expected the credential to be ${expect}"
 }
 
+# expect_no_key FILE: FILE holds no form of the key (says so without printing it).
+expect_no_key() {
+  assert_no_leak "$1" "${canary_key}" || fail "${1##*/} holds the key"
+}
+
+# expect_files DIR...: each DIR has at least one file.
+expect_files() {
+  local dir
+  for dir in "$@"; do
+    [[ -n "$(find "${dir}" -type f -print -quit 2>/dev/null)" ]] || fail "no file under ${dir##*/}"
+  done
+}
+
 # mode_of FILE: the file's permission bits (e.g. 600).
 mode_of() {
   stat -c '%a' "$1"
@@ -312,7 +325,7 @@ print("uv.toml indexes:", indexes)
 sys.exit(0 if len(indexes) == 1 and all(indexes[0].get(k) == v for k, v in want.items())
          and "@" not in indexes[0]["url"] else 1)
 EOF
-  expect_not_in "${file}" "${canary_key}"
+  expect_no_key "${file}"
 }
 
 # ---- tests: the fixtures ---------------------------------------------------------------------
@@ -360,6 +373,9 @@ client_round() {
   uv_install before || { show uv-before.log && fail "uv failed with the job's files"; }
   installed_wheel "$(echo "${t}"/uv-before/lib/python3*/site-packages)"
   requests "${from}" uv localhost / "${basic_sha}" sent __token__
+
+  # The clients did write caches and environments, so the runner's scan of ${t} has them to read.
+  expect_files "${t}/rattler-cache-before" "${t}/prefix-before" "${t}/pip-before" "${t}/cache/uv" "${t}/uv-before"
 
   cleanup_job "${setup_bin}"
   from="$(mark)"
@@ -433,7 +449,7 @@ test_pixi_keeps_user_auth_file() {
   requests "${from}" py-rattler 127.0.0.1 /conda/ "$(sha256_of "${user_token}")" sent
   cleanup_job "${bin}"
   check "the job's own RATTLER_AUTH_FILE is unchanged" test "$(sha256sum <"${user_file}")" = "${before}"
-  expect_not_in "${user_file}" "${canary_key}"
+  expect_no_key "${user_file}"
   # The next steps, with the job's own variable back, still reach their host.
   printf "export RATTLER_AUTH_FILE='%s'\n" "${user_file}" >"${t}/steps.env"
   from="$(mark)"
@@ -482,7 +498,7 @@ pip_keeps_netrc() {
   requests "${from}" pip 127.0.0.1 / "$(sha256_of "alice:${user_password}")" sent alice
   cleanup_job "${bin}"
   check "the job's own netrc is unchanged" test "$(sha256sum <"${user_netrc}")" = "${before}"
-  expect_not_in "${user_netrc}" "${canary_key}"
+  expect_no_key "${user_netrc}"
 }
 
 test_pip_keeps_home_netrc() {
