@@ -213,9 +213,13 @@ expect_files() {
   done
 }
 
-# mode_of FILE: the file's permission bits (e.g. 600).
-mode_of() {
-  stat -c '%a' "$1"
+# expect_secret_file VAR NAME: the steps' environment exports VAR as the job's file NAME, mode 0600.
+expect_secret_file() {
+  local file mode
+  file="$(exported "$1")"
+  [[ "${file}" == "${job}/$2" ]] || fail "$1 is '${file}', expected ${job}/$2" || return 1
+  mode="$(stat -c '%a' "${file}")"
+  [[ "${mode}" == 600 ]] || fail "$2 has mode ${mode}, expected 600"
 }
 
 # ---- the clients -----------------------------------------------------------------------------
@@ -283,11 +287,8 @@ index_url() {
 # expect_rattler_file HOST...: RATTLER_AUTH_FILE is exported, 0600, and maps each HOST (no port) to
 # {"BearerToken": KEY}; no key carries a port.
 expect_rattler_file() {
-  local file
-  file="$(exported RATTLER_AUTH_FILE)"
-  [[ "${file}" == "${job}/rattler-auth.json" ]] || fail "RATTLER_AUTH_FILE is '${file}', expected ${job}/rattler-auth.json" || return 1
-  [[ "$(mode_of "${file}")" == 600 ]] || fail "${file##*/} has mode $(mode_of "${file}"), expected 600" || return 1
-  EXPECT_KEY="${canary_key}" python3 - "${file}" "$@" <<'EOF' || fail "rattler auth file content"
+  expect_secret_file RATTLER_AUTH_FILE rattler-auth.json || return 1
+  EXPECT_KEY="${canary_key}" python3 - "${job}/rattler-auth.json" "$@" <<'EOF' || fail "rattler auth file content"
 import json, os, sys
 entries = json.load(open(sys.argv[1], encoding="utf-8"))
 bad = [h for h in sys.argv[2:] if entries.get(h) != {"BearerToken": os.environ["EXPECT_KEY"]}]
@@ -299,11 +300,8 @@ EOF
 
 # expect_netrc HOST: NETRC is exported, 0600, and gives HOST login __token__ with the key.
 expect_netrc() {
-  local file
-  file="$(exported NETRC)"
-  [[ "${file}" == "${job}/netrc" ]] || fail "NETRC is '${file}', expected ${job}/netrc" || return 1
-  [[ "$(mode_of "${file}")" == 600 ]] || fail "netrc has mode $(mode_of "${file}"), expected 600" || return 1
-  EXPECT_KEY="${canary_key}" python3 - "${file}" "$1" <<'EOF' || fail "netrc has no __token__ entry with the key for $1"
+  expect_secret_file NETRC netrc || return 1
+  EXPECT_KEY="${canary_key}" python3 - "${job}/netrc" "$1" <<'EOF' || fail "netrc has no __token__ entry with the key for $1"
 import netrc, os, sys
 login, _, password = netrc.netrc(sys.argv[1]).authenticators(sys.argv[2]) or (None, None, None)
 sys.exit(0 if login == "__token__" and password == os.environ["EXPECT_KEY"] else 1)
@@ -391,6 +389,24 @@ client_round() {
 test_fixture_clients() {
   new_job fixture-clients
   client_round "${fake_setup}"
+}
+
+# A control for the first-request check: uv with the netrc but without `authenticate = "always"`
+# still installs, yet its first request goes out without credentials (it reads netrc only after a
+# 401), and the check must see that.
+test_fixture_uv_first_request_control() {
+  local from
+  new_job fixture-uv-control
+  setup_job "${fake_setup}" --clients uv --wheels-index "$(index_url localhost)"
+  sed -i '/^authenticate = /d' "${job}/uv.toml"
+  from="$(mark)"
+  uv_install control || { show uv-control.log && fail "uv failed with netrc alone"; }
+  if requests "${from}" uv localhost / "${basic_sha}" sent __token__ >"${t}/control.log" 2>&1; then
+    fail "the first-request check passed for a first request without credentials"
+  fi
+  cat "${t}/control.log"
+  expect_in "${t}/control.log" "the first: GET /simple/probe-wheel/ with none credentials , answered 401"
+  cleanup_job "${fake_setup}"
 }
 
 # ---- tests: the binary -----------------------------------------------------------------------
@@ -599,6 +615,7 @@ main() {
 
   run_test "fixtures: the loopback channel and index accept only the key, and log hashes" test_fixture_server
   run_test "fixtures: rattler, pip and uv authenticate with the stand-in's files, and fail without" test_fixture_clients
+  run_test "fixtures: the first-request check sees uv's unauthenticated first try without authenticate=always" test_fixture_uv_first_request_control
   run_test "pixi, pip and uv from one setup: first request authenticated, refused after cleanup" test_all_clients
   run_test "pixi is a default client: RATTLER_AUTH_FILE for Anaconda's hosts and the extra channel" test_pixi_default_clients
   run_test "pixi: an extra channel by IP address; unrouted hosts get nothing" test_pixi_channel_by_ip
