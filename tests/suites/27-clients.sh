@@ -137,11 +137,11 @@ job_exit() {
   rm -rf "${job}"
 }
 
-# job_env [NAME=VALUE]... COMMAND...: COMMAND with a clean environment: the job's HOME, caches
-# and temp under ${t}, the test CA, the venv's tools on PATH, no pip config of this machine, and
+# job_env [NAME=VALUE]... COMMAND...: COMMAND (at most 5 minutes) with a clean environment: the
+# job's HOME, caches and temp under ${t}, the test CA, the venv's tools on PATH, no pip config of this machine, and
 # the variables the job had before setup (${user_env}: paths only, never a secret).
 job_env() {
-  env -i HOME="${home}" PATH="${venv}/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 TMPDIR="${t}/tmp" \
+  timeout 300 env -i HOME="${home}" PATH="${venv}/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 TMPDIR="${t}/tmp" \
     XDG_CACHE_HOME="${t}/cache" XDG_CONFIG_HOME="${t}/config" XDG_DATA_HOME="${t}/data" \
     SSL_CERT_FILE="${ca}" PIP_CONFIG_FILE=/dev/null ${user_env[@]+"${user_env[@]}"} "$@"
 }
@@ -192,7 +192,8 @@ mark() {
 
 # requests FROM CLIENT HOST PATH SHA EXPECT [USER]: what CLIENT asked HOST under PATH since line
 # FROM of the server log; EXPECT is `sent` (every request carried the credential SHA, the first
-# one included) or `refused` (got 401, never carried it).
+# one included), `refused` (got 401, never carried it) or `absent` (never carried it, perhaps no
+# request at all). Prints each request (method, path, which credential, status) for the log.
 requests() {
   local from="$1" client="$2" host="$3" path="$4" sha="$5" expect="$6" user="${7:-}"
   local -a args=("${server_log}" --skip "${from}" --client "${client}" --host "${host}" --path "${path}" --sha "${sha}" --expect "${expect}")
