@@ -32,7 +32,7 @@ pub(crate) fn register(
     extra_env: &[(String, String)],
     remove_env: &[&str],
 ) -> Result<&'static str> {
-    let conda = find_conda(env, conda)?;
+    let conda = find(env, conda)?;
     let run = |args: &[&str]| run_conda(&conda, args, extra_env, remove_env);
     // Only stdout is the JSON listing: conda prints warnings (e.g. about a newer version) on stderr.
     let (ok, listing, _) = run(&["list", "--name", "base", "--json", "--full-name", PACKAGE])?;
@@ -132,6 +132,37 @@ fn run_conda(
     Ok((status.success(), out.into_owned(), combined))
 }
 
+/// Runs `conda ARGS` with nothing on stdin and returns its stdout, or None when it fails or does
+/// not finish within `deadline` (then it is killed).
+pub(crate) fn output_within(conda: &Path, args: &[&str], deadline: std::time::Duration) -> Option<Vec<u8>> {
+    let mut child = Command::new(conda)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let until = std::time::Instant::now() + deadline;
+    loop {
+        match child.try_wait().ok()? {
+            Some(status) if status.success() => return reader.join().ok(),
+            Some(_) => return None,
+            None if std::time::Instant::now() >= until => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+}
+
 /// Registers with the redactor the secrets a standalone `register` may see conda print: the key
 /// in `ANACONDA_AUTH_API_KEY`, and the entries and keys of the keyring at
 /// `ANACONDA_AUTH_KEYRING_PATH` (a later CI step after `setup`).
@@ -178,7 +209,8 @@ fn conda_failed(what: &str, output: &str) -> Error {
     e.hint("check that the key can access https://repo.anaconda.cloud (see `anaconda-ci-auth validate`) and that the conda in base is writable")
 }
 
-fn find_conda(env: &Env, explicit: Option<&Path>) -> Result<PathBuf> {
+/// The conda executable: `explicit`, else `conda` on PATH, else `$CONDA_EXE`.
+pub(crate) fn find(env: &Env, explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         if p.is_file() {
             return Ok(p.to_path_buf());

@@ -160,92 +160,217 @@ pub(crate) fn channel_list(extra: &[Channel]) -> Vec<Channel> {
     out
 }
 
-/// condarc files at user level or above that conda merges before `$CONDARC`.
-fn user_condarc_files(env: &Env) -> Vec<PathBuf> {
-    let mut files = vec![
-        PathBuf::from("/etc/conda/.condarc"),
-        PathBuf::from("/etc/conda/condarc"),
-    ];
-    if let Some(xdg) = env.path("XDG_CONFIG_HOME") {
-        files.push(xdg.join("conda/.condarc"));
-        files.push(xdg.join("conda/condarc"));
+/// Every condarc conda reads besides `$CONDARC`, in its search order: files and `condarc.d`
+/// directories under `/etc/conda`, `/var/lib/conda`, `$CONDA_ROOT`, `$XDG_CONFIG_HOME/conda`,
+/// `~/.config/conda`, `~/.conda`, `~/.condarc` and `$CONDA_PREFIX`.
+fn condarc_files(env: &Env) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = vec![PathBuf::from("/etc/conda"), PathBuf::from("/var/lib/conda")];
+    dirs.extend(env.path("CONDA_ROOT"));
+    dirs.extend(env.path("XDG_CONFIG_HOME").map(|x| x.join("conda")));
+    if let Some(home) = env.home() {
+        dirs.push(home.join(".config/conda"));
+        dirs.push(home.join(".conda"));
+    }
+    let mut files = Vec::new();
+    let add_dir = |d: &Path, files: &mut Vec<PathBuf>| {
+        files.push(d.join(".condarc"));
+        files.push(d.join("condarc"));
+        let mut extra: Vec<PathBuf> = std::fs::read_dir(d.join("condarc.d"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+            .collect();
+        extra.sort();
+        files.extend(extra);
+    };
+    for d in &dirs {
+        add_dir(d, &mut files);
     }
     if let Some(home) = env.home() {
-        files.push(home.join(".config/conda/.condarc"));
-        files.push(home.join(".config/conda/condarc"));
-        files.push(home.join(".conda/.condarc"));
-        files.push(home.join(".conda/condarc"));
         files.push(home.join(".condarc"));
     }
     if let Some(prefix) = env.path("CONDA_PREFIX") {
-        files.push(prefix.join(".condarc"));
-        files.push(prefix.join("condarc"));
+        add_dir(&prefix, &mut files);
     }
     files
 }
 
-/// Warnings for other condarc files whose `channel_settings` match one of our patterns with an
-/// `auth` other than anaconda-auth: conda uses the last match, and theirs comes last.
-pub(crate) fn conflicts(env: &Env, channels: &[Channel], ours: Option<&Path>) -> Vec<String> {
+/// One `channel_settings` entry found in a condarc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Setting {
+    pub(crate) channel: String,
+    pub(crate) auth: Option<String>,
+    pub(crate) auth_domain: Option<String>,
+}
+
+/// Warnings for condarc entries that would take a routed pattern away from the job: a
+/// `channel_settings` entry for an overlapping pattern with another `auth`, or with
+/// `auth: anaconda-auth` and another `auth_domain` than the job's. `domain` is the job's.
+pub(crate) fn conflicts(env: &Env, channels: &[Channel], domain: &str, ours: Option<&Path>) -> Vec<String> {
     let mut warnings = Vec::new();
-    for file in user_condarc_files(env) {
+    for file in condarc_files(env) {
         if Some(file.as_path()) == ours {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
-        for (channel, auth) in scan_channel_settings(&text) {
-            let overlaps = channels.iter().any(|c| glob_overlap(&c.pattern, &channel));
-            if overlaps && auth.as_deref() != Some("anaconda-auth") {
-                warnings.push(format!(
-                    "`{}` has channel_settings for `{channel}` with auth `{}`; conda will use it instead of this job's settings. Remove that entry, or point HOME at a job directory",
-                    file.display(),
-                    auth.as_deref().unwrap_or("(none)")
-                ));
+        warnings.extend(settings_conflicts(
+            &file.display().to_string(),
+            &scan_channel_settings(&text),
+            channels,
+            domain,
+        ));
+    }
+    warnings
+}
+
+/// The conflicts among `settings` (read from `source`) for the job's `channels`.
+pub(crate) fn settings_conflicts(
+    source: &str,
+    settings: &[Setting],
+    channels: &[Channel],
+    domain: &str,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for s in settings {
+        let Some(ours) = channels.iter().find(|c| glob_overlap(&c.pattern, &s.channel)) else {
+            continue;
+        };
+        let our_domain = ours.auth_domain.as_deref().unwrap_or(domain);
+        match s.auth.as_deref() {
+            Some("anaconda-auth") => {
+                let theirs = s.auth_domain.as_deref();
+                if theirs.is_some_and(|d| d != our_domain) || (theirs.is_none() && ours.pattern != s.channel) {
+                    warnings.push(format!(
+                        "`{source}` routes `{}` to anaconda-auth with auth_domain `{}`, not this job's `{our_domain}`; conda may look the key up under the wrong domain",
+                        s.channel,
+                        theirs.unwrap_or("(the channel's own host)")
+                    ));
+                }
             }
+            other => warnings.push(format!(
+                "`{source}` has channel_settings for `{}` with auth `{}`; conda will use it instead of this job's settings. Remove that entry, or run the job without that file",
+                s.channel,
+                other.unwrap_or("(none)")
+            )),
         }
     }
     warnings
 }
 
-/// A minimal reader of `channel_settings` entries: pairs of (channel, auth) from block YAML.
-fn scan_channel_settings(text: &str) -> Vec<(String, Option<String>)> {
-    let mut out: Vec<(String, Option<String>)> = Vec::new();
+/// A minimal reader of `channel_settings` entries, block or flow YAML.
+pub(crate) fn scan_channel_settings(text: &str) -> Vec<Setting> {
+    let mut out: Vec<Setting> = Vec::new();
     let mut in_block = false;
+    let mut flow = String::new();
+    let mut in_flow = false;
     for line in text.lines() {
         let trimmed = line.trim_end();
         if trimmed.trim_start().starts_with('#') || trimmed.is_empty() {
             continue;
         }
+        if in_flow {
+            flow.push_str(trimmed);
+            flow.push(' ');
+            if bracket_depth(&flow) <= 0 {
+                out.extend(scan_flow(&flow));
+                in_flow = false;
+            }
+            continue;
+        }
         let indent = trimmed.len() - trimmed.trim_start().len();
         if indent == 0 && !trimmed.starts_with('-') {
-            in_block = trimmed.starts_with("channel_settings:");
+            in_block = false;
+            if let Some(rest) = trimmed.strip_prefix("channel_settings:") {
+                let rest = rest.trim();
+                if rest.starts_with('[') {
+                    flow = rest.to_owned();
+                    flow.push(' ');
+                    if bracket_depth(&flow) <= 0 {
+                        out.extend(scan_flow(&flow));
+                    } else {
+                        in_flow = true;
+                    }
+                } else {
+                    in_block = true;
+                }
+            }
             continue;
         }
         if !in_block {
             continue;
         }
         let item = trimmed.trim_start().trim_start_matches("- ").trim();
-        let value = |key: &str| {
-            item.strip_prefix(key).map(|v| {
-                v.split(" #")
-                    .next()
-                    .unwrap_or(v)
-                    .trim()
-                    .trim_matches(['"', '\''])
-                    .to_owned()
-            })
-        };
+        if item.starts_with('{') {
+            out.extend(scan_flow(item));
+            continue;
+        }
+        let value = |key: &str| item.strip_prefix(key).map(clean_value);
         if let Some(ch) = value("channel:") {
-            out.push((ch, None));
-        } else if let Some(auth) = value("auth:")
-            && let Some(last) = out.last_mut()
-        {
-            last.1 = Some(auth);
+            out.push(Setting {
+                channel: ch,
+                auth: None,
+                auth_domain: None,
+            });
+        } else if let Some(last) = out.last_mut() {
+            if let Some(auth) = value("auth:") {
+                last.auth = Some(auth);
+            } else if let Some(d) = value("auth_domain:") {
+                last.auth_domain = Some(d);
+            }
         }
     }
     out
+}
+
+fn clean_value(v: &str) -> String {
+    v.split(" #")
+        .next()
+        .unwrap_or(v)
+        .trim()
+        .trim_matches(['"', '\''])
+        .to_owned()
+}
+
+fn bracket_depth(text: &str) -> i32 {
+    text.chars()
+        .map(|c| match c {
+            '[' => 1,
+            ']' => -1,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The `{channel: ..., auth: ..., auth_domain: ...}` mappings of a flow sequence.
+fn scan_flow(text: &str) -> Vec<Setting> {
+    text.split('{')
+        .skip(1)
+        .map(|m| m.split('}').next().unwrap_or(m))
+        .filter_map(|m| {
+            let mut s = Setting {
+                channel: String::new(),
+                auth: None,
+                auth_domain: None,
+            };
+            for pair in m.split(',') {
+                let Some((k, v)) = pair.split_once(':') else {
+                    continue;
+                };
+                // A URL's own `:` stays in the value: split only at the first one after the key.
+                match k.trim().trim_matches(['"', '\'']) {
+                    "channel" => s.channel = clean_value(v),
+                    "auth" => s.auth = Some(clean_value(v)),
+                    "auth_domain" => s.auth_domain = Some(clean_value(v)),
+                    _ => {}
+                }
+            }
+            (!s.channel.is_empty()).then_some(s)
+        })
+        .collect()
 }
 
 /// Whether two URL globs can match a common URL (conservatively: same prefix up to the first `*`).
@@ -333,8 +458,9 @@ mod tests {
     fn finds_conflicting_user_settings() {
         let text = "channels:\n  - defaults\nchannel_settings:\n  - channel: https://repo.anaconda.cloud/*\n    auth: other\n  - channel: \"https://x/*\"\n    auth: anaconda-auth\n";
         let found = scan_channel_settings(text);
+        let pairs: Vec<(String, Option<String>)> = found.into_iter().map(|s| (s.channel, s.auth)).collect();
         assert_eq!(
-            found,
+            pairs,
             vec![
                 ("https://repo.anaconda.cloud/*".into(), Some("other".into())),
                 ("https://x/*".into(), Some("anaconda-auth".into()))
@@ -343,8 +469,44 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         std::fs::write(home.path().join(".condarc"), text).unwrap();
         let env = Env::from_pairs(&[("HOME", home.path().to_str().unwrap())]);
-        let w = conflicts(&env, &channel_list(&[]), None);
+        let w = conflicts(&env, &channel_list(&[]), DEFAULT_DOMAIN, None);
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("auth `other`"));
+    }
+
+    #[test]
+    fn finds_flow_yaml_condarc_d_conda_root_and_other_domains() {
+        let home = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let d = home.path().join(".config/conda/condarc.d");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("10-flow.yml"),
+            "channel_settings: [{channel: 'https://repo.anaconda.com/*', auth: none}]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.path().join("condarc"),
+            "channel_settings:\n  - {channel: \"https://repo.anaconda.cloud/*\", auth: anaconda-auth, auth_domain: other.example}\n",
+        )
+        .unwrap();
+        let env = Env::from_pairs(&[
+            ("HOME", home.path().to_str().unwrap()),
+            ("CONDA_ROOT", root.path().to_str().unwrap()),
+        ]);
+        let w = conflicts(&env, &channel_list(&[]), DEFAULT_DOMAIN, None);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w.iter()
+                .any(|m| m.contains("10-flow.yml") && m.contains("auth `none`")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|m| m.contains("auth_domain `other.example`")),
+            "{w:?}"
+        );
+        let multi =
+            "channel_settings: [\n  {channel: \"https://repo.anaconda.com/*\", auth: x},\n]\nchannels: [a]\n";
+        assert_eq!(scan_channel_settings(multi)[0].auth.as_deref(), Some("x"));
     }
 }

@@ -7,10 +7,69 @@ use std::path::Path;
 use crate::condarc::{self, Channel};
 use crate::env::{Env, names};
 
-/// condarc files that override a routed channel pattern (see [`condarc::conflicts`]).
-pub(crate) fn condarc_traps(env: &Env, channels: &[Channel], ours: Option<&Path>) -> Vec<String> {
-    condarc::conflicts(env, channels, ours)
+/// condarc entries that would take a routed channel pattern away from the job, found by scanning
+/// conda's search path ([`condarc::conflicts`]); fast enough for every setup.
+pub(crate) fn condarc_traps(
+    env: &Env,
+    channels: &[Channel],
+    domain: &str,
+    ours: Option<&Path>,
+) -> Vec<String> {
+    condarc::conflicts(env, channels, domain, ours)
 }
+
+/// [`condarc_traps`], asking conda itself (`conda config --show-sources --json`: every file it
+/// reads, in its own parsing) when it is on PATH; the scan otherwise. For `status`.
+pub(crate) fn condarc_traps_asking_conda(
+    env: &Env,
+    channels: &[Channel],
+    domain: &str,
+    ours: Option<&Path>,
+) -> Vec<String> {
+    match conda_sources(env) {
+        Some(sources) => sources
+            .iter()
+            .filter(|(file, _)| ours.is_none_or(|o| Path::new(file) != o))
+            .flat_map(|(file, settings)| condarc::settings_conflicts(file, settings, channels, domain))
+            .collect(),
+        None => condarc::conflicts(env, channels, domain, ours),
+    }
+}
+
+/// Every config source conda reports with its `channel_settings`, or None when conda is not on
+/// PATH or does not answer within a few seconds.
+fn conda_sources(env: &Env) -> Option<Vec<(String, Vec<condarc::Setting>)>> {
+    let conda = crate::conda::find(env, None).ok()?;
+    let out = crate::conda::output_within(&conda, &["config", "--show-sources", "--json"], CONDA_DEADLINE)?;
+    let value: serde_json::Value = serde_json::from_slice(&out).ok()?;
+    let sources = value.as_object()?;
+    Some(
+        sources
+            .iter()
+            .filter(|(name, _)| *name != "cmd_line" && *name != "envvars")
+            .map(|(file, cfg)| {
+                let settings = cfg
+                    .get("channel_settings")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| {
+                        let field = |k: &str| e.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+                        Some(condarc::Setting {
+                            channel: field("channel")?,
+                            auth: field("auth"),
+                            auth_domain: field("auth_domain"),
+                        })
+                    })
+                    .collect();
+                (file.clone(), settings)
+            })
+            .collect(),
+    )
+}
+
+/// How long `status`/`setup` wait for `conda config`.
+const CONDA_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Settings in this environment that make anaconda-auth ignore the keyring setup writes (also
 /// checked by setup, so the job fails loudly there rather than later in conda).

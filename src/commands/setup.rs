@@ -100,11 +100,14 @@ fn warnings(
 ) -> Vec<String> {
     let mut warnings = k.warnings.clone();
     warnings.extend(written.warnings.iter().cloned());
-    warnings.extend(doctor::condarc_traps(
-        &ctx.env,
-        &spec.channels,
-        written.condarc.as_deref(),
-    ));
+    if written.condarc.is_some() {
+        warnings.extend(doctor::condarc_traps(
+            &ctx.env,
+            &spec.channels,
+            &k.domain,
+            written.condarc.as_deref(),
+        ));
+    }
     if written.keyring.is_some() {
         warnings.extend(doctor::keyring_traps(&ctx.env));
     }

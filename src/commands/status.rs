@@ -83,11 +83,23 @@ fn command_name(c: crate::job::record::Command) -> &'static str {
 fn record_warnings(ctx: &Ctx, rec: &Record) -> Vec<String> {
     let mut w = Vec::new();
     let ours = rec.env.get(names::CONDARC).map(std::path::PathBuf::from);
-    w.extend(doctor::condarc_traps(
-        &ctx.env,
-        &condarc::channel_list(&[]),
-        ours.as_deref(),
-    ));
+    // The patterns the job routed (recorded as PATTERN or PATTERN=DOMAIN).
+    let mut channels: Vec<condarc::Channel> = rec
+        .channels
+        .iter()
+        .filter_map(|c| condarc::Channel::parse(c).ok())
+        .collect();
+    if channels.is_empty() {
+        channels = condarc::channel_list(&[]);
+    }
+    if rec.clients.is_empty() || rec.clients.contains(&crate::settings::Client::Conda) {
+        w.extend(doctor::condarc_traps_asking_conda(
+            &ctx.env,
+            &channels,
+            &rec.domain,
+            ours.as_deref(),
+        ));
+    }
     if let Some(exp) = rec.expires_at {
         let left = exp - jwt::now();
         if left <= 0 {

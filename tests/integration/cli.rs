@@ -936,3 +936,76 @@ fn a_rerun_in_the_same_dir_with_another_domain_keeps_its_new_entry() {
     sb.cmd(["cleanup", "--dir", "job"]).run().success();
     assert_eq!(std::fs::read_to_string(&keyring).unwrap(), "");
 }
+
+#[test]
+fn setup_carries_a_condarc_the_job_already_had_and_status_sees_a_later_replacement() {
+    // setup-micromamba exports CONDARC before our step: the job's condarc keeps its settings.
+    let sb = Sandbox::new();
+    let theirs = sb.path().join("micromamba.condarc");
+    std::fs::write(&theirs, "channels:\n  - conda-forge\nchannel_priority: strict\n").unwrap();
+    let json = sb
+        .cmd(["setup", "--validate", "offline", "--json", "--dir", "job"])
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .env("CONDARC", &theirs)
+        .run()
+        .json();
+    let ours = std::path::PathBuf::from(json["condarc_path"].as_str().unwrap());
+    let text = std::fs::read_to_string(&ours).unwrap();
+    assert!(
+        text.starts_with("channels:\n  - conda-forge\nchannel_priority: strict\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("channel_settings:\n  - channel: \"https://repo.anaconda.cloud/*\""),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "channels:\n  - conda-forge\nchannel_priority: strict\n"
+    );
+    // A later step exports its own CONDARC: status names it.
+    let state = sb.path().join("job/state.json");
+    let out = sb
+        .cmd(["status", "--state", state.to_str().unwrap()])
+        .env("CONDARC", &theirs)
+        .run();
+    out.success();
+    assert!(out.stderr().contains("CONDARC now names"), "{}", out.stderr());
+}
+
+#[cfg(unix)]
+#[test]
+fn status_asks_conda_which_config_overrides_a_routed_channel() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sb = Sandbox::new();
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let conda = bin.join("conda");
+    std::fs::write(
+        &conda,
+        "#!/bin/sh\n[ \"$1 $2 $3\" = 'config --show-sources --json' ] || exit 9\n\
+         echo '{\"/opt/conda/condarc\": {\"channel_settings\": [{\"channel\": \"https://repo.anaconda.cloud/*\", \"auth\": \"conda-token\"}]}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&conda, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.cmd([
+        "setup",
+        "--validate",
+        "offline",
+        "--dir",
+        "job",
+        "--clients",
+        "conda",
+    ])
+    .env("ANACONDA_AUTH_API_KEY", canary())
+    .run()
+    .success();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = sb.cmd(["status", "--dir", "job"]).env("PATH", &path).run();
+    out.success();
+    assert!(
+        out.stderr().contains("`/opt/conda/condarc` has channel_settings for `https://repo.anaconda.cloud/*` with auth `conda-token`"),
+        "{}",
+        out.stderr()
+    );
+}

@@ -72,12 +72,15 @@ fn is_test_module_file(file: &Path) -> bool {
         return false;
     };
     let parents = [dir.with_extension("rs"), dir.join("mod.rs")];
-    parents.iter().filter_map(|p| std::fs::read_to_string(p).ok()).any(|text| {
-        let lines: Vec<&str> = text.lines().map(str::trim).collect();
-        lines
-            .windows(2)
-            .any(|w| w[0] == "#[cfg(test)]" && w[1] == format!("mod {name};"))
-    })
+    parents
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .any(|text| {
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            lines
+                .windows(2)
+                .any(|w| w[0] == "#[cfg(test)]" && w[1] == format!("mod {name};"))
+        })
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
