@@ -91,6 +91,8 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
         cli::Command::Cleanup(a) => commands::cleanup::run(&ctx, a).map(|()| 0),
         cli::Command::Status(a) => commands::status::run(&ctx, a).map(|()| 0),
         cli::Command::Register(a) => commands::register::run(&ctx, a).map(|()| 0),
+        cli::Command::Completions(a) => commands::generate::completions(a).map(|()| 0),
+        cli::Command::Man => commands::generate::man().map(|()| 0),
     };
     match result {
         Ok(code) => code,

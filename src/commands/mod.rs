@@ -5,6 +5,7 @@
 pub(crate) mod cleanup;
 pub(crate) mod docker_secret;
 pub(crate) mod exec;
+pub(crate) mod generate;
 pub(crate) mod register;
 pub(crate) mod setup;
 pub(crate) mod status;

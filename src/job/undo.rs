@@ -158,7 +158,7 @@ pub(crate) struct SweepPolicy<'a> {
 /// Undoes stale job directories under `parent`; one line per directory for the user.
 pub(crate) fn sweep(parent: &Path, policy: &SweepPolicy<'_>) -> Vec<String> {
     let now = crate::jwt::now();
-    let mut out = Vec::new();
+    let mut out = remove_unfinished(parent, policy.max_age);
     for rec in records_in(parent) {
         let other_job = rec.job.as_deref() != policy.current_job || policy.current_job.is_none();
         let stale = (policy.exclusive && other_job && rec.job.is_some() && policy.current_job.is_some())
@@ -176,6 +176,47 @@ pub(crate) fn sweep(parent: &Path, policy: &SweepPolicy<'_>) -> Vec<String> {
                 rec.dir.display(),
                 e.message
             )),
+        }
+    }
+    out
+}
+
+/// Removes job directories that never got a record (a setup killed between creating the
+/// directory and writing its record): real directories of the current user holding nothing but
+/// our temporary files, at least `max_age` seconds old.
+fn remove_unfinished(parent: &Path, max_age: i64) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let dir = e.path();
+        if !e.file_name().to_string_lossy().starts_with(DIR_PREFIX) || dir.join(record::STATE_FILE).exists() {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+            continue;
+        };
+        let old_enough = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| i64::try_from(age.as_secs()).unwrap_or(i64::MAX) >= max_age);
+        if !meta.is_dir() || !fsx::owned_by_me(&meta) || !old_enough {
+            continue;
+        }
+        let only_ours = std::fs::read_dir(&dir).is_ok_and(|mut d| {
+            d.all(|f| f.is_ok_and(|f| f.file_name().to_string_lossy().starts_with(fsx::TEMP_PREFIX)))
+        });
+        if !only_ours {
+            continue;
+        }
+        fsx::remove_stale_temps(&dir);
+        if fsx::remove_dir_if_empty(&dir) {
+            out.push(format!(
+                "anaconda-ci-auth: removed the unfinished job directory {}",
+                dir.display()
+            ));
         }
     }
     out

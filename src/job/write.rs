@@ -195,7 +195,7 @@ fn write_wheels(txn: &mut Txn, spec: &Spec<'_>, key: &ApiKey, env: &Env, w: &mut
     let path = txn.write(layout::NETRC, text.as_bytes())?;
     w.exports.set_plain(names::NETRC, path.to_string_lossy());
     w.client_files.push(path);
-    let url = index.url.as_str().trim_end_matches('/');
+    let url = index.url.as_str();
     if spec.job.has(Client::Pip) {
         let var = if index.primary {
             names::PIP_INDEX_URL

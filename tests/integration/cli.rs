@@ -1009,3 +1009,47 @@ fn status_asks_conda_which_config_overrides_a_routed_channel() {
         out.stderr()
     );
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let sb = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = sb.cmd(["completions", shell]).run();
+        out.success();
+        for word in ["setup", "cleanup", "keyring-path", "clients"] {
+            assert!(out.stdout().contains(word), "{shell}: no {word}");
+        }
+    }
+    let out = sb.cmd(["man"]).run();
+    out.success();
+    assert!(out.stdout().starts_with(".ie"), "{}", &out.stdout()[..40]);
+    assert!(out.stdout().contains(".SH NAME") && out.stdout().contains("anaconda\\-ci\\-auth"));
+    let out = sb.cmd(["completions", "tcsh"]).run();
+    assert_eq!(out.exit(), Some(2));
+}
+
+#[test]
+fn sweep_removes_a_job_directory_whose_setup_died_before_its_record() {
+    let sb = Sandbox::new();
+    let parent = sb.path().join("jobs");
+    let unfinished = parent.join("anaconda-ci-auth-0123456789ab");
+    let foreign = parent.join("anaconda-ci-auth-ba9876543210");
+    for d in [&unfinished, &foreign] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(unfinished.join(".anaconda-ci-auth-tmp-x1y2z3"), "partial").unwrap();
+    std::fs::write(foreign.join("notes.txt"), "not ours").unwrap();
+    let out = sb
+        .cmd([
+            "cleanup",
+            "--sweep",
+            "--sweep-dir",
+            parent.to_str().unwrap(),
+            "--max-age",
+            "0s",
+        ])
+        .run();
+    out.success();
+    assert!(!unfinished.exists(), "{}", out.stderr());
+    assert!(foreign.join("notes.txt").exists());
+}
