@@ -4,8 +4,11 @@
 //! `job::write` writes them.
 //!
 //! Formats (see each client's source): rattler `{"host": {"BearerToken": "…"}}`, keyed by host
-//! without port, `*.domain` wildcards allowed; libmamba `{"host[:port]": {"type": "BearerToken",
-//! "token": "…"}}`, no wildcards; netrc `machine H login __token__ password K` (pip and uv).
+//! without port, `*.domain` wildcards allowed (conda/rattler, `rattler_networking`'s file
+//! storage); libmamba `{"host[:port]": {"type": "BearerToken", "token": "…"}}`, no wildcards
+//! (mamba-org/mamba: the entry types in `libmamba/include/mamba/specs/authentication_info.hpp`,
+//! read from `~/.mamba/auth/authentication.json` by libmamba's context; a `BearerToken` entry is
+//! matched by `host[:port]` only); netrc `machine H login __token__ password K` (pip and uv).
 
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
@@ -195,6 +198,8 @@ mod tests {
         p.iter().map(|c| Channel::parse(c).unwrap()).collect()
     }
 
+    // libmamba keys Bearer entries by host[:port] and has no wildcards
+    // (libmamba/include/mamba/specs/authentication_info.hpp and its authentication.json loader).
     #[test]
     fn hosts_keep_ports_and_wildcards() {
         let h = hosts(&chans(&[
