@@ -18,6 +18,10 @@ check_inputs() {
   check_input REGISTER '^(true|false)$' 'true or false'
   check_input MIN_VALIDITY '^([0-9]+[smhdw]?)?$' 'empty or a duration like 7d, 12h, 30m or 3600'
   check_input ALLOW_UNTRUSTED_TRIGGER '^(true|false)$' 'true or false'
+  check_input CLIENTS '^([A-Za-z]+( *, *[A-Za-z]+)*)?$' 'empty or a comma-separated list like conda,pixi'
+  check_input ACCEPT_TOS '^(true|false)?$' 'empty, true or false'
+  check_input WHEELS_INDEX '^(https?://[^[:space:]]+)?$' 'empty or a URL like https://repo.anaconda.cloud/repo/anaconda-wheels/simple'
+  check_input WHEELS_INDEX_MODE '^(primary|extra)?$' 'empty, primary or extra'
   [[ -n "${ANACONDA_CI_AUTH_BIN:-}" && -x "${ANACONDA_CI_AUTH_BIN}" ]] ||
     die "the anaconda-ci-auth binary from the install step is missing" "" 1
   if [[ -z "${!key_var:-}" ]]; then
@@ -59,6 +63,21 @@ main() {
   if [[ "${ANACONDA_CI_AUTH_INPUT_ALLOW_UNTRUSTED_TRIGGER}" == "true" ]]; then
     args+=(--allow-untrusted-trigger)
   fi
+  # Empty inputs pass nothing, so the job's ANACONDA_CI_AUTH_* variables still apply.
+  if [[ -n "${ANACONDA_CI_AUTH_INPUT_CLIENTS:-}" ]]; then
+    args+=(--clients "${ANACONDA_CI_AUTH_INPUT_CLIENTS// /}")
+  fi
+  if [[ -n "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX:-}" ]]; then
+    args+=(--wheels-index "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX}")
+  fi
+  if [[ -n "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX_MODE:-}" ]]; then
+    args+=(--wheels-index-mode "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX_MODE}")
+  fi
+  case "${ANACONDA_CI_AUTH_INPUT_ACCEPT_TOS:-}" in
+    true) args+=(--accept-tos) ;;
+    # An explicit `false` wins over the job's ANACONDA_CI_AUTH_ACCEPT_TOS.
+    false) unset ANACONDA_CI_AUTH_ACCEPT_TOS ;;
+  esac
   channel_args
   exec "${ANACONDA_CI_AUTH_BIN}" "${args[@]}"
 }

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Jenkins step helper, sourced (`. jenkins/anaconda-ci-auth-env.sh`) at the top of a later `sh`
-# step: loads the CONDARC / ANACONDA_AUTH_* variables that anaconda-ci-auth-setup.sh wrote for
-# this build. POSIX sh, because Jenkins runs `sh` steps with /bin/sh. Needs no credentials.
+# step: loads the CONDARC / ANACONDA_AUTH_* variables (and RATTLER_AUTH_FILE, NETRC, UV_CONFIG_FILE,
+# ... of the selected clients) that anaconda-ci-auth-setup.sh wrote for this build. POSIX sh, because Jenkins runs `sh` steps with /bin/sh. Needs no credentials.
 # Tracing (`sh -xe`) is paused while the file is read: in env mode its export line expands to the
 # key, and outside withCredentials Jenkins masks nothing. It is turned back on afterwards.
 # Sourced scripts cannot find their own path in POSIX sh, so set ANACONDA_CI_AUTH_JENKINS_DIR when

@@ -3,8 +3,10 @@
 # directory (keyring, condarc, env.sh) at the fixed path later `sh` steps load it from.
 # Prints the `export` lines on stdout, so one step can also `env="$(.../anaconda-ci-auth-setup.sh)"`
 # and `eval "${env}"` (not `eval "$(...)"` in one line: its status is 0 even when setup fails).
-# Extra arguments go to `anaconda-ci-auth setup` (e.g. --channel, --validate, --mode);
-# ANACONDA_CI_AUTH_API_URL, when set, becomes --api-url.
+# Extra arguments go to `anaconda-ci-auth setup` (e.g. --channel, --validate, --mode, --clients,
+# --accept-tos); ANACONDA_CI_AUTH_API_URL, when set, becomes --api-url, and
+# ANACONDA_CI_AUTH_WHEELS_INDEX_MODE --wheels-index-mode. The binary itself reads
+# ANACONDA_CI_AUTH_CLIENTS, ANACONDA_CI_AUTH_ACCEPT_TOS and ANACONDA_CI_AUTH_WHEELS_INDEX.
 # The key is read from ANACONDA_AUTH_API_KEY (or the variable named by ANACONDA_CI_AUTH_KEY_ENV);
 # masking it in the console log is the credentials-binding plugin's job.
 set -euo pipefail
@@ -29,6 +31,9 @@ main() {
   local -a args=(setup --ci jenkins --dir "${dir}" --api-key-env "${key_env}" --print-env sh)
   if [[ -n "${ANACONDA_CI_AUTH_API_URL:-}" ]]; then
     args+=(--api-url "${ANACONDA_CI_AUTH_API_URL}")
+  fi
+  if [[ -n "${ANACONDA_CI_AUTH_WHEELS_INDEX_MODE:-}" ]]; then
+    args+=(--wheels-index-mode "${ANACONDA_CI_AUTH_WHEELS_INDEX_MODE}")
   fi
   "${bin}" "${args[@]}" "$@"
   echo "anaconda-ci-auth: later steps load the environment with: . ${dir}/env.sh" >&2

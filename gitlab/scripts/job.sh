@@ -109,10 +109,17 @@ anaconda_ci_auth_setup() {
   if [ -n "${ANACONDA_CI_AUTH_INPUT_CHANNELS}" ]; then set -- "$@" --channel "${ANACONDA_CI_AUTH_INPUT_CHANNELS}"; fi
   if [ -n "${ANACONDA_CI_AUTH_INPUT_MIN_VALIDITY}" ]; then set -- "$@" --min-validity "${ANACONDA_CI_AUTH_INPUT_MIN_VALIDITY}"; fi
   if [ "${ANACONDA_CI_AUTH_INPUT_REGISTER}" = true ]; then set -- "$@" --register; fi
+  # Empty inputs pass nothing, so the job's ANACONDA_CI_AUTH_* variables still apply.
+  if [ -n "${ANACONDA_CI_AUTH_INPUT_CLIENTS:-}" ]; then set -- "$@" --clients "${ANACONDA_CI_AUTH_INPUT_CLIENTS}"; fi
+  if [ -n "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX:-}" ]; then set -- "$@" --wheels-index "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX}"; fi
+  if [ -n "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX_MODE:-}" ]; then set -- "$@" --wheels-index-mode "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX_MODE}"; fi
+  if [ "${ANACONDA_CI_AUTH_INPUT_ACCEPT_TOS:-}" = true ]; then set -- "$@" --accept-tos; fi
   _aca_rc=0
-  # A File-type ANACONDA_AUTH_API_KEY holds a path, which is no key: keep it from setup.
+  # A File-type ANACONDA_AUTH_API_KEY holds a path, which is no key: keep it from setup. An
+  # explicit `accept-tos: "false"` wins over the job's ANACONDA_CI_AUTH_ACCEPT_TOS.
   _aca_env="$(
     if [ -n "${_aca_key_file}" ] && [ "${_aca_name}" = ANACONDA_AUTH_API_KEY ]; then unset ANACONDA_AUTH_API_KEY; fi
+    if [ "${ANACONDA_CI_AUTH_INPUT_ACCEPT_TOS:-}" = false ]; then unset ANACONDA_CI_AUTH_ACCEPT_TOS; fi
     "${ANACONDA_CI_AUTH_BIN}" setup "$@" --print-env sh
   )" || _aca_rc=$?
   set --

@@ -362,3 +362,38 @@ log_output() {
   assert_output --partial "https://b.example.com/*"
   assert_logs_clean "${log}"
 }
+
+@test "clients and accept-tos options give the command pixi's 0600 auth file and the ToS acceptance" {
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_CLIENTS_0=conda
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_CLIENTS_1=pixi
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_ACCEPT_TOS=true
+  run_job "sh '${fixtures_dir}/check-clients.sh' conda pixi no-uv tos"
+  log_output
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  assert_output --partial "check-clients: ok conda pixi no-uv tos"
+  run job_dirs
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
+@test "without client options the job's ANACONDA_CI_AUTH_CLIENTS and ANACONDA_CI_AUTH_ACCEPT_TOS apply; accept-tos false wins" {
+  export ANACONDA_CI_AUTH_CLIENTS=conda,uv ANACONDA_CI_AUTH_ACCEPT_TOS=true
+  run_job "sh '${fixtures_dir}/check-clients.sh' conda uv no-pixi tos"
+  log_output
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  assert_output --partial "check-clients: ok conda uv no-pixi tos"
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_ACCEPT_TOS=false
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_CLIENTS="conda, pixi"
+  : >"${log}"
+  run_job "sh '${fixtures_dir}/check-clients.sh' conda pixi no-uv no-tos"
+  log_output
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  assert_output --partial "check-clients: ok conda pixi no-uv no-tos"
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_ACCEPT_TOS=yes
+  run bash -c '. "$1"' _ "${plugin}/hooks/environment"
+  assert_failure 1
+  assert_output --partial '`accept-tos` must be one of: true false; got `yes`'
+  run job_dirs
+  assert_output ""
+  assert_logs_clean "${log}"
+}

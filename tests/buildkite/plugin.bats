@@ -44,7 +44,7 @@ PY
 @test "the schema rejects misspelt options, bad values, two key sources and a pasted key" {
   run python3 "${fixtures}/check-examples.py" "${plugin}/plugin.yml" "${fixtures}/bad-examples.yml"
   assert_failure
-  assert_output --partial "6 configurations, 6 invalid"
+  assert_output --partial "8 configurations, 8 invalid"
 }
 
 @test "the plugin's default binary version is the crate version" {

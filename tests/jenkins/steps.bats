@@ -299,3 +299,40 @@ PY
   assert_output ""
   assert_logs_clean "${log}"
 }
+
+@test "setup with --clients conda,pixi --accept-tos: a later step gets pixi's 0600 auth file and the ToS acceptance" {
+  local setup use post dir
+  setup="$(step_file setup 'set +x
+jenkins/anaconda-ci-auth-setup.sh --validate offline --clients conda,pixi --accept-tos >/dev/null')"
+  use="$(step_file use ". jenkins/anaconda-ci-auth-env.sh
+sh '${fixtures_dir}/check-clients.sh' conda pixi no-uv tos")"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  sh_step credentials "${setup}"
+  dir="${workspace}@tmp/anaconda-ci-auth-jenkins-team-anaconda_job-42"
+  assert [ -f "${dir}/rattler-auth.json" ]
+  sh_step plain "${use}"
+  run cat "${log}"
+  assert_output --partial "check-clients: ok conda pixi no-uv tos"
+  sh_step plain "${post}"
+  assert [ ! -e "${dir}" ]
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}
+
+@test "setup without client arguments: the build's ANACONDA_CI_AUTH_CLIENTS and ANACONDA_CI_AUTH_ACCEPT_TOS apply" {
+  local setup use post
+  setup="$(step_file setup 'set +x
+jenkins/anaconda-ci-auth-setup.sh --validate offline >/dev/null')"
+  use="$(step_file use ". jenkins/anaconda-ci-auth-env.sh
+sh '${fixtures_dir}/check-clients.sh' conda uv no-pixi tos")"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  sh_step credentials "${setup}" ANACONDA_CI_AUTH_CLIENTS=conda,uv ANACONDA_CI_AUTH_ACCEPT_TOS=true
+  sh_step plain "${use}"
+  run cat "${log}"
+  assert_output --partial "check-clients: ok conda uv no-pixi tos"
+  sh_step plain "${post}"
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}"
+}

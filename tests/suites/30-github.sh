@@ -163,6 +163,10 @@ act_table() {
   act_case "act: the cleanup sub-action leaves nothing behind" cleanup cleanup insecure set_env_echo=ignored \
     expect="check-cleaned: the job directory and its files are gone" expect="anaconda-ci-auth: removed" \
     expect="anaconda-ci-auth: nothing to clean up"
+  act_case "act: clients and accept-tos inputs configure pixi and the ToS; empty inputs keep the job's variables" clients clients \
+    insecure expect="check-clients: ok conda pixi no-uv tos" expect="check-clients: ok conda uv no-pixi tos" \
+    expect="check-clients: ok conda pixi no-uv no-tos" expect="${failed_clean}" \
+    expect="::error title=anaconda-ci-auth::input \`clients\` is" expect="exit status 2"
   act_case "act: pull_request_target from a fork is refused unless allowed" untrusted untrusted \
     event=pull_request_target args="-e tests/github/fork-event.json" insecure expect="${failed_clean}" \
     expect="refusing to use the key on an untrusted trigger: pull_request_target from the fork \`evil/fork\`" \

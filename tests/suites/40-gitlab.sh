@@ -65,6 +65,7 @@ new_project() {
   cp "${template}" "${dir}/templates/anaconda-ci-auth.yml"
   cp "${template}" "${dir}/gitlab/templates/anaconda-ci-auth.yml"
   cp "${root}/tests/gitlab/key_probe.py" "${dir}/key_probe.py"
+  cp "${fixtures_dir}/check-clients.sh" "${dir}/check-clients.sh"
   sed -e "s/@VERSION@/${version}/g" -e "s/@API_PORT@/${api_port}/g" -e "s/@API_PATH@/${api_path}/g" -e "s|@MIRROR@|${mirror}|g" \
     "${scenarios}/${scenario}.gitlab-ci.yml" >"${dir}/.gitlab-ci.yml"
   printf '.gitlab-ci-local/\n' >"${dir}/.gitignore"
@@ -230,6 +231,10 @@ scenario_table() {
   scenario "component include, keyring mode: anaconda-auth reads the key from the job keyring; channels reach the condarc" keyring \
     expect="probe: ok mode=keyring" expect='>   - channel: "https://conda.example.org/*"' \
     expect='>     auth_domain: "example.org"' job_dir=removed job_dirs=none
+  scenario "clients and accept-tos inputs: pixi's 0600 auth file and ToS acceptance reach the job" clients \
+    expect="check-clients: ok conda pixi no-uv tos" expect="probe: ok mode=keyring" job_dir=removed job_dirs=none
+  scenario "empty client inputs leave the job's ANACONDA_CI_AUTH_CLIENTS and ANACONDA_CI_AUTH_ACCEPT_TOS in charge" clients-variables \
+    expect="check-clients: ok conda uv no-pixi tos" expect="probe: ok mode=keyring" job_dir=removed job_dirs=none
   scenario "File-type variable as the key source (local include with inputs)" file-variable \
     vars="ANACONDA_KEY_FILE=file" expect_re='> *"key_source": "file .*ANACONDA_KEY_FILE' \
     expect="probe: ok mode=keyring" job_dirs=none
