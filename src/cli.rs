@@ -160,7 +160,7 @@ pub(crate) struct JobArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) wheels_index: Option<String>,
     /// pip/uv: use the wheels index instead of PyPI (primary), or beside it (extra: exposed to
-    /// dependency confusion) [default: primary]
+    /// dependency confusion) [default: primary; env: ANACONDA_CI_AUTH_WHEELS_INDEX_MODE]
     #[arg(long, value_enum, value_name = "MODE")]
     pub(crate) wheels_index_mode: Option<IndexMode>,
     /// Accept Anaconda's Terms of Service for this job's conda commands (conda-anaconda-tos)

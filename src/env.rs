@@ -35,6 +35,8 @@ pub(crate) mod names {
     pub(crate) const CLIENTS: &str = "ANACONDA_CI_AUTH_CLIENTS";
     /// Default of `--wheels-index`.
     pub(crate) const WHEELS_INDEX: &str = "ANACONDA_CI_AUTH_WHEELS_INDEX";
+    /// Default of `--wheels-index-mode`.
+    pub(crate) const WHEELS_INDEX_MODE: &str = "ANACONDA_CI_AUTH_WHEELS_INDEX_MODE";
     /// `true`: like `--accept-tos`.
     pub(crate) const ACCEPT_TOS: &str = "ANACONDA_CI_AUTH_ACCEPT_TOS";
     /// conda-anaconda-tos' switch for non-interactive acceptance, exported with `--accept-tos`.
@@ -109,6 +111,11 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
         names::WHEELS_INDEX,
         "read",
         "Default of `--wheels-index` (pip/uv).",
+    ),
+    (
+        names::WHEELS_INDEX_MODE,
+        "read",
+        "Default of `--wheels-index-mode` (`primary` or `extra`).",
     ),
     (names::ACCEPT_TOS, "read", "`true`: like `--accept-tos`."),
     (

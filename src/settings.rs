@@ -216,9 +216,20 @@ fn wheels_index(args: &JobArgs, env: &Env) -> Result<WheelsIndex> {
         return Err(Error::usage("--wheels-index must not contain credentials")
             .hint("the key is added for pip and uv through a job-scoped netrc"));
     }
+    let mode = match (args.wheels_index_mode, env.get(names::WHEELS_INDEX_MODE)) {
+        (Some(m), _) => m,
+        (None, Some(text)) => crate::cli::IndexMode::from_str(text, true).map_err(|_| {
+            Error::usage(format!(
+                "{}={text} is not an index mode",
+                names::WHEELS_INDEX_MODE
+            ))
+            .hint("use primary or extra")
+        })?,
+        (None, None) => crate::cli::IndexMode::Primary,
+    };
     Ok(WheelsIndex {
         url,
-        primary: args.wheels_index_mode != Some(crate::cli::IndexMode::Extra),
+        primary: mode == crate::cli::IndexMode::Primary,
     })
 }
 
