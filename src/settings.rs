@@ -77,6 +77,8 @@ pub(crate) struct Job {
     pub(crate) clients: Vec<Client>,
     pub(crate) wheels: WheelsIndex,
     pub(crate) accept_tos: bool,
+    /// Where this user's merges into shared files are listed, for `--sweep` ([`merge_index`]).
+    pub(crate) merge_index: Option<PathBuf>,
 }
 
 impl Job {
@@ -164,6 +166,7 @@ pub(crate) fn job(args: &JobArgs, env: &Env) -> Result<Job> {
         clients,
         wheels: wheels_index(args, env)?,
         accept_tos: args.accept_tos || env.is_true(names::ACCEPT_TOS),
+        merge_index: merge_index(env),
     })
 }
 
@@ -263,6 +266,14 @@ pub(crate) fn state_path(args: &StateArgs, env: &Env) -> Option<PathBuf> {
         .clone()
         .or_else(|| args.dir.as_ref().map(|d| d.join(layout::STATE)))
         .or_else(|| env.path(names::STATE))
+}
+
+/// The caller's list of files merged into (`$XDG_STATE_HOME/anaconda-ci-auth/merges`, by default
+/// under `~/.local/state`): how `--sweep` finds a merge whose job directory was wiped.
+pub(crate) fn merge_index(env: &Env) -> Option<PathBuf> {
+    env.path("XDG_STATE_HOME")
+        .or_else(|| env.home().map(|h| h.join(".local/state")))
+        .map(|d| d.join("anaconda-ci-auth/merges"))
 }
 
 /// `--max-age` in seconds.

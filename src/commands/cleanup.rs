@@ -64,6 +64,9 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
             current_job: current.as_deref(),
         };
         r.swept = job::sweep(&parent, &policy);
+        if let Some(index) = settings::merge_index(&ctx.env) {
+            r.swept.extend(job::tidy_merges(&index));
+        }
         ui::lines(&r.swept);
     }
     for w in &r.warnings {

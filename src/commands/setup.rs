@@ -145,6 +145,9 @@ fn job_dir(ctx: &Ctx, args: &SetupArgs, record: &mut Record) -> Result<(PathBuf,
             current_job: current.as_deref(),
         };
         ui::lines(&job::sweep(&parent, &policy));
+        if let Some(index) = settings::merge_index(&ctx.env) {
+            ui::lines(&job::tidy_merges(&index));
+        }
     }
     Ok((job::create_dir(&parent)?, true))
 }

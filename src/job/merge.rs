@@ -284,6 +284,61 @@ fn about(target: &Path, e: Error) -> Error {
     out
 }
 
+/// Lists `target` in the caller's merge index (a file named by the SHA-256 of the path, holding
+/// the path), so that `--sweep` can finish a merge whose job directory is gone.
+pub(crate) fn list_in_index(index: &Path, target: &Path) -> Result<()> {
+    fsx::create_dir_all_private(index)?;
+    let entry = index.join(index_name(target));
+    if !entry.exists() {
+        fsx::write_atomic(&entry, target.to_string_lossy().as_bytes())?;
+    }
+    Ok(())
+}
+
+fn index_name(target: &Path) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(target.to_string_lossy().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// For every file in the caller's merge index: drops holders whose job is gone and puts back what
+/// no live job needs (the original, once none is left); entries whose ledger is gone are removed.
+/// One line per file restored, for the user.
+pub(crate) fn tidy(index: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(index) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let Ok(Some(bytes)) = fsx::read_regular_owned(&e.path(), "a merge index entry") else {
+            continue;
+        };
+        let target = PathBuf::from(String::from_utf8_lossy(&bytes).into_owned());
+        let ledger = sidecar(&target, LEDGER_SUFFIX);
+        if !fsx::exists_as_caller(&ledger) {
+            let _ = fsx::remove_own_file(&e.path());
+            continue;
+        }
+        // No job has this state path: only dead holders are dropped.
+        match leave(&target, Path::new("/")) {
+            Ok(_) if !fsx::exists_as_caller(&ledger) => {
+                let _ = fsx::remove_own_file(&e.path());
+                out.push(format!(
+                    "anaconda-ci-auth: restored {} (the jobs that merged into it are gone)",
+                    target.display()
+                ));
+            }
+            Ok(_) => {}
+            Err(err) => out.push(format!(
+                "anaconda-ci-auth: could not restore {}: {}",
+                target.display(),
+                err.message
+            )),
+        }
+    }
+    out
+}
+
 /// After a failed join: removes `state`'s holders; without other holders, the sidecars go.
 fn abandon(target: &Path, ledger: &mut Ledger, state: &Path) {
     for m in ledger.entries.values_mut() {

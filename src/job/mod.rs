@@ -18,6 +18,7 @@ pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use merge::tidy as tidy_merges;
 pub(crate) use record::Record;
 pub(crate) use undo::{DIR_PREFIX, Scope, SweepPolicy, Undone, find_for_ci_job, sweep};
 
@@ -196,6 +197,7 @@ impl Txn {
         &mut self,
         target: &Path,
         format: merge::Format,
+        index: Option<&Path>,
         make_entries: impl FnOnce(&merge::Doc) -> merge::Entries,
     ) -> Result<()> {
         let m = record::Merge {
@@ -205,6 +207,9 @@ impl Txn {
         if !self.record.merges.contains(&m) {
             self.record.merges.push(m.clone());
             self.record.save()?;
+        }
+        if let Some(index) = index {
+            merge::list_in_index(index, target)?;
         }
         merge::join(target, format, &self.record.path(), make_entries)?;
         self.joined.push(m);

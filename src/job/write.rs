@@ -82,7 +82,7 @@ pub(crate) fn write_files(txn: &mut Txn, spec: &Spec<'_>, key: &ApiKey, env: &En
     }
     let hosts = clients::hosts(&spec.job.channels);
     if spec.job.has(Client::Mamba) {
-        write_mamba(txn, &hosts, key, env, &mut w)?;
+        write_mamba(txn, spec, &hosts, key, env, &mut w)?;
     }
     if spec.job.has(Client::Pixi) {
         let user = user_file(env, names::RATTLER_AUTH_FILE, txn.dir())?;
@@ -124,14 +124,19 @@ fn write_keyring(txn: &mut Txn, spec: &Spec<'_>, key: &ApiKey) -> Result<Option<
         (Mode::Env | Mode::Key, _) => Ok(None),
         (_, Some(target)) => {
             let domain = spec.domain;
-            txn.merge(target, Format::Keyring, |original| {
-                let existing = original
-                    .entry(domain)
-                    .and_then(|v| v.as_str())
-                    .and_then(keyring::decode_entry);
-                let value = keyring::entry_value(domain, key, existing.as_ref());
-                vec![(domain.to_owned(), serde_json::Value::String(value.to_string()))]
-            })?;
+            txn.merge(
+                target,
+                Format::Keyring,
+                spec.job.merge_index.as_deref(),
+                |original| {
+                    let existing = original
+                        .entry(domain)
+                        .and_then(|v| v.as_str())
+                        .and_then(keyring::decode_entry);
+                    let value = keyring::entry_value(domain, key, existing.as_ref());
+                    vec![(domain.to_owned(), serde_json::Value::String(value.to_string()))]
+                },
+            )?;
             Ok(Some(target.to_path_buf()))
         }
         (_, None) => Ok(Some(
@@ -161,7 +166,14 @@ fn write_condarc(txn: &mut Txn, spec: &Spec<'_>, env: &Env, w: &mut Written) -> 
 
 /// mamba/micromamba: Bearer entries merged into `~/.mamba/auth/authentication.json`, the only
 /// place libmamba reads them from (restored at cleanup).
-fn write_mamba(txn: &mut Txn, hosts: &[Host], key: &ApiKey, env: &Env, w: &mut Written) -> Result<()> {
+fn write_mamba(
+    txn: &mut Txn,
+    spec: &Spec<'_>,
+    hosts: &[Host],
+    key: &ApiKey,
+    env: &Env,
+    w: &mut Written,
+) -> Result<()> {
     let Some(home) = env.home() else {
         w.warnings.push(
             "HOME is not set: mamba/micromamba were not configured (their credentials live under ~/.mamba)"
@@ -172,7 +184,12 @@ fn write_mamba(txn: &mut Txn, hosts: &[Host], key: &ApiKey, env: &Env, w: &mut W
     let target = std::path::absolute(home.join(".mamba/auth/authentication.json"))
         .map_err(|e| crate::error::Error::fs("resolve", &home, e))?;
     let entries = clients::mamba_entries(hosts, key);
-    txn.merge(&target, Format::MambaAuth, |_| entries)?;
+    txn.merge(
+        &target,
+        Format::MambaAuth,
+        spec.job.merge_index.as_deref(),
+        |_| entries,
+    )?;
     w.client_files.push(target);
     Ok(())
 }

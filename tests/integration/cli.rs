@@ -1053,3 +1053,45 @@ fn sweep_removes_a_job_directory_whose_setup_died_before_its_record() {
     assert!(!unfinished.exists(), "{}", out.stderr());
     assert!(foreign.join("notes.txt").exists());
 }
+
+#[test]
+fn sweep_restores_a_merged_keyring_whose_job_directory_was_wiped() {
+    // A runner that empties its temporary directory after a crash takes the job's record with it;
+    // the caller's merge index still leads --sweep to the keyring.
+    let sb = Sandbox::new();
+    let keyring = sb.home().join(".anaconda/keyring");
+    std::fs::create_dir_all(keyring.parent().unwrap()).unwrap();
+    let original = r#"{"Anaconda Cloud": {"anaconda.com": "dXNlcg=="}}"#;
+    std::fs::write(&keyring, original).unwrap();
+    sb.allow_secret_in(&keyring, "the user's keyring, merged into on purpose");
+    sb.cmd([
+        "setup",
+        "--validate",
+        "offline",
+        "--keyring-path",
+        "~/.anaconda/keyring",
+        "--dir",
+        "job",
+    ])
+    .env("ANACONDA_AUTH_API_KEY", canary())
+    .run()
+    .success();
+    assert_ne!(std::fs::read_to_string(&keyring).unwrap(), original);
+    std::fs::remove_dir_all(sb.path().join("job")).unwrap();
+    let parent = sb.path().join("jobs");
+    std::fs::create_dir_all(&parent).unwrap();
+    let out = sb
+        .cmd(["cleanup", "--sweep", "--sweep-dir", parent.to_str().unwrap()])
+        .run();
+    out.success();
+    assert!(out.stderr().contains("restored"), "{}", out.stderr());
+    assert_eq!(std::fs::read_to_string(&keyring).unwrap(), original);
+    let left: Vec<_> = std::fs::read_dir(keyring.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["keyring"], "{left:?}");
+    let index = sb.home().join(".local/state/anaconda-ci-auth/merges");
+    assert_eq!(std::fs::read_dir(&index).unwrap().count(), 0);
+}
