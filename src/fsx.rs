@@ -357,23 +357,51 @@ pub(crate) fn read_regular_owned(path: &Path, role: &str) -> Result<Option<zeroi
     Ok(Some(bytes))
 }
 
-/// Removes our temporary files in `dir` left by a killed run. Call only under the [`Lock`] that
+/// Removes our temporary files in `dir` left by a killed run. Call only under the [`FileLock`] that
 /// every writer of that directory holds, so none of them is in use.
 #[expect(clippy::disallowed_methods, reason = "fsx owns removing files")]
 pub(crate) fn remove_stale_temps(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
+    // Root gives a replacement its owner before the rename, so a killed root run can leave a
+    // temporary file of the file's owner; in a directory only its owner and root can write to
+    // (not sticky, not acting as another user), such a file can only be ours.
+    let root_here = root_not_acting() && fs::metadata(dir).is_ok_and(|m| !is_sticky(&m));
     for e in entries.flatten() {
         if !e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
             continue;
         }
         if let Ok(meta) = fs::symlink_metadata(e.path())
             && meta.is_file()
-            && owned_by_me(&meta)
+            && (owned_by_me(&meta) || root_here)
         {
             let _ = fs::remove_file(e.path());
         }
+    }
+}
+
+fn root_not_acting() -> bool {
+    #[cfg(unix)]
+    {
+        nix::unistd::geteuid().is_root() && ACTING.with(std::cell::Cell::get).is_none()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+fn is_sticky(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        meta.permissions().mode() & 0o1000 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
     }
 }
 
