@@ -100,7 +100,8 @@ urls = dict(u.split(", ", 1) for u in m.get_all("Project-URL"))
 for k in ("Source", "Documentation", "Issues", "Changelog"):
     assert urls.get(k, "").startswith("https://github.com/anaconda-ci-auth/anaconda-ci-auth"), (k, urls)
 assert m["Summary"] and len(m.get_all("Classifier")) >= 5
-assert "Authenticate conda in CI" in m.get_payload(), "the README is not the description"
+readme = open("README.md", encoding="utf-8").read()
+assert m.get_payload().strip() == readme.strip(), "the README is not the description"
 assert f"{di}/licenses/LICENSE" in names
 print(f"{path}: {len(names)} files, metadata complete")
 PY
