@@ -208,8 +208,17 @@ impl Txn {
             self.record.merges.push(m.clone());
             self.record.save()?;
         }
-        if let Some(index) = index {
-            merge::list_in_index(index, target)?;
+        // Only a recovery aid: without it a wiped job directory is recovered by the next merge
+        // into the same file instead of by the next sweep.
+        if let Some(index) = index
+            && let Err(e) = merge::list_in_index(index, target)
+        {
+            ui::warn(&format!(
+                "could not list `{}` for --sweep in `{}`: {}",
+                target.display(),
+                index.display(),
+                e.message
+            ));
         }
         merge::join(target, format, &self.record.path(), make_entries)?;
         self.joined.push(m);
