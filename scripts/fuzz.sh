@@ -21,7 +21,7 @@ main() {
   echo "fuzz: ${cases} cases per property"
   local start end status=0
   start="$(date +%s)"
-  PROPTEST_CASES="${cases}" cargo test --lib --locked --quiet props -- --test-threads=2 >"${log}" 2>&1 || status=$?
+  PROPTEST_CASES="${cases}" cargo test --lib --locked props -- --test-threads=2 >"${log}" 2>&1 || status=$?
   end="$(date +%s)"
   local passed failed properties
   passed="$(grep -c '^test .*props::.* \.\.\. ok$' "${log}" || true)"
