@@ -104,8 +104,12 @@ fn escaped_variants(key: &str) -> Vec<String> {
         out.push(s);
     }
     // JSON string content (`"` and `\` escaped), and with `/` escaped as some encoders do.
-    let json = serde_json::to_string(key).unwrap_or_default();
-    let json = json.trim_start_matches('"').trim_end_matches('"');
+    // Without the surrounding quotes: exactly one each (the key may end in an escaped `"`).
+    let quoted = serde_json::to_string(key).unwrap_or_default();
+    let json = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or(&quoted);
     out.push(json.to_owned());
     out.push(json.replace('/', "\\/"));
     out.retain(|f| f != key);
@@ -148,6 +152,15 @@ mod tests {
         ] {
             assert!(forms.iter().any(|f| f == expected), "missing {expected}");
         }
+        // Regression (found by the long fuzz run): a key ending in `"` lost the escaped quote too.
+        let quoted_end = escaped_variants(r#"0123456789abcdef0123456789abcdef+""#);
+        assert!(
+            quoted_end
+                .iter()
+                .any(|f| f == r#"0123456789abcdef0123456789abcdef+\""#),
+            "{quoted_end:?}"
+        );
+        assert!(!quoted_end.iter().any(|f| f.ends_with('\\')), "{quoted_end:?}");
         let jwt = ApiKey::new("eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJl".into());
         assert!(escaped_variants(jwt.expose()).is_empty());
     }
