@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks of anaconda-ci-auth as whole processes (a script, never a test): builds the release
 # binary, starts a fake Anaconda API on 127.0.0.1, and times with hyperfine, side by side,
-# `setup --validate offline` (and `cleanup`), online `setup`, the Python paths of anaconda-auth
-# (TokenInfo.save(), BaseClient().account), curl doing the same GET, and a shell printf of the key
+# `setup --validate offline` with the default clients and with conda alone (and `cleanup`), online
+# `setup`, the Python paths of anaconda-auth (TokenInfo.save(), BaseClient().account), curl doing
+# the same GET, and a shell printf of the key
 # into a 0600 file. Also peak memory (/usr/bin/time -v) and the release binary size. Writes the
 # raw hyperfine JSON and a Markdown report (the figures of BENCHMARKS.md) to target/bench/.
 # Usage: benches/run.sh   (BENCH_RUNS=N runs of each fast command, BENCH_SLOW_RUNS=N of each Python
@@ -90,6 +91,8 @@ local_writes() {
   bench local "${runs}" \
     -n "setup --validate offline" -p "rm -rf ${job}" \
     "${bin} setup --validate offline --api-key-env BENCH_KEY --ci none --dir ${job}" \
+    -n "setup --validate offline --clients conda" -p "rm -rf ${job}" \
+    "${bin} setup --validate offline --api-key-env BENCH_KEY --ci none --clients conda --dir ${job}" \
     -n "cleanup" -p "${bin} setup --validate offline --api-key-env BENCH_KEY --ci none --quiet --dir ${job}" \
     "${bin} cleanup --dir ${job}" \
     -n "printf floor" -p "rm -f ${work}/floor" \
