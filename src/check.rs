@@ -88,6 +88,8 @@ impl CheckedKey {
             created_dir,
             clients: Vec::new(),
             restore_env: std::collections::BTreeMap::new(),
+            merge_index: None,
+            merge_index_dirs: Vec::new(),
         }
     }
 

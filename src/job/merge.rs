@@ -286,13 +286,21 @@ fn about(target: &Path, e: Error) -> Error {
 
 /// Lists `target` in the caller's merge index (a file named by the SHA-256 of the path, holding
 /// the path), so that `--sweep` can finish a merge whose job directory is gone.
-pub(crate) fn list_in_index(index: &Path, target: &Path) -> Result<()> {
-    fsx::create_dir_all_private(index)?;
+/// Returns the directories it created (innermost first), for the job's record.
+pub(crate) fn list_in_index(index: &Path, target: &Path) -> Result<Vec<PathBuf>> {
+    let created = create_missing_dirs(index)?;
     let entry = index.join(index_name(target));
     if !entry.exists() {
         fsx::write_atomic(&entry, target.to_string_lossy().as_bytes())?;
     }
-    Ok(())
+    Ok(created)
+}
+
+/// Removes `target`'s index entry once no ledger is left beside it.
+pub(crate) fn unlist_if_done(index: &Path, target: &Path) {
+    if !fsx::exists_as_caller(&sidecar(target, LEDGER_SUFFIX)) {
+        let _ = fsx::remove_own_file(&index.join(index_name(target)));
+    }
 }
 
 fn index_name(target: &Path) -> String {

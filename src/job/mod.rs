@@ -210,15 +210,20 @@ impl Txn {
         }
         // Only a recovery aid: without it a wiped job directory is recovered by the next merge
         // into the same file instead of by the next sweep.
-        if let Some(index) = index
-            && let Err(e) = merge::list_in_index(index, target)
-        {
-            ui::warn(&format!(
-                "could not list `{}` for --sweep in `{}`: {}",
-                target.display(),
-                index.display(),
-                e.message
-            ));
+        if let Some(index) = index {
+            match merge::list_in_index(index, target) {
+                Ok(created) => {
+                    self.record.merge_index = Some(index.to_path_buf());
+                    self.record.merge_index_dirs.extend(created);
+                    self.record.save()?;
+                }
+                Err(e) => ui::warn(&format!(
+                    "could not list `{}` for --sweep in `{}`: {}",
+                    target.display(),
+                    index.display(),
+                    e.message
+                )),
+            }
         }
         merge::join(target, format, &self.record.path(), make_entries)?;
         self.joined.push(m);

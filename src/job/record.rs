@@ -99,6 +99,12 @@ pub(crate) struct Record {
     /// steps on platforms that keep the job's exports (GitHub).
     #[serde(default)]
     pub(crate) restore_env: BTreeMap<String, String>,
+    /// The caller's merge index the merges are listed in, and the directories the job created
+    /// for it (removed again when empty).
+    #[serde(default)]
+    pub(crate) merge_index: Option<PathBuf>,
+    #[serde(default)]
+    pub(crate) merge_index_dirs: Vec<PathBuf>,
 }
 
 impl Record {
@@ -211,6 +217,8 @@ mod tests {
             created_dir: true,
             clients: vec![],
             restore_env: BTreeMap::new(),
+            merge_index: None,
+            merge_index_dirs: vec![],
         }
     }
 

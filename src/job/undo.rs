@@ -42,6 +42,12 @@ pub(crate) fn undo(rec: &Record, scope: Scope) -> Result<Undone> {
     let mut out = Undone::default();
     for m in &rec.merges {
         out.warnings.extend(merge::leave(&m.target, &rec.path())?);
+        if let Some(index) = &rec.merge_index {
+            merge::unlist_if_done(index, &m.target);
+        }
+    }
+    for d in &rec.merge_index_dirs {
+        fsx::remove_dir_if_empty(d);
     }
     let mut left = Vec::new();
     for f in &rec.files {

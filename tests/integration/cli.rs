@@ -1095,3 +1095,24 @@ fn sweep_restores_a_merged_keyring_whose_job_directory_was_wiped() {
     let index = sb.home().join(".local/state/anaconda-ci-auth/merges");
     assert_eq!(std::fs::read_dir(&index).unwrap().count(), 0);
 }
+
+#[test]
+fn setup_and_cleanup_with_the_default_clients_leave_home_as_it_was() {
+    // mamba's file, the merge index and the directories created for them all go again.
+    let sb = Sandbox::new();
+    let before: Vec<_> = walk(&sb.home());
+    sb.cmd(["setup", "--validate", "offline", "--dir", "job"])
+        .env("ANACONDA_AUTH_API_KEY", canary())
+        .run()
+        .success();
+    assert!(sb.home().join(".mamba/auth/authentication.json").exists());
+    assert!(sb.home().join(".local/state/anaconda-ci-auth/merges").is_dir());
+    sb.cmd(["cleanup", "--dir", "job"]).run().success();
+    assert_eq!(walk(&sb.home()), before);
+    let left: Vec<_> = std::fs::read_dir(sb.home())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
