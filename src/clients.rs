@@ -30,12 +30,7 @@ pub(crate) fn hosts(channels: &[Channel]) -> Vec<Host> {
     for c in channels {
         let rest = c.pattern.split_once("://").map_or(c.pattern.as_str(), |(_, r)| r);
         let authority = rest.split('/').next().unwrap_or_default();
-        let (name, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                (h.to_owned(), p.parse::<u16>().ok())
-            }
-            _ => (authority.to_owned(), None),
-        };
+        let (name, port) = crate::condarc::split_authority(authority);
         let host = Host {
             name: name.to_ascii_lowercase(),
             port,
@@ -215,6 +210,21 @@ mod tests {
             }
         );
         assert_eq!(h[2].name, "*.example.org");
+        let v6 = hosts(&chans(&["http://[::1]/*", "http://[::1]:8080/*"]));
+        assert_eq!(
+            v6[0],
+            Host {
+                name: "[::1]".into(),
+                port: None
+            }
+        );
+        assert_eq!(
+            v6[1],
+            Host {
+                name: "[::1]".into(),
+                port: Some(8080)
+            }
+        );
         let m = mamba_entries(&h, &key());
         assert_eq!(
             m.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),

@@ -72,12 +72,24 @@ impl Channel {
     }
 }
 
-/// The host of a URL authority (`host`, `host:port`, `[v6]:port`), without the port.
+/// A URL authority (`host`, `host:port`, `[v6]`, `[v6]:port`) split into the host as written
+/// (brackets kept) and the port, if any.
+pub(crate) fn split_authority(authority: &str) -> (&str, Option<u16>) {
+    let host_end = if authority.starts_with('[') {
+        authority.find(']').map_or(authority.len(), |i| i + 1)
+    } else {
+        authority.find(':').unwrap_or(authority.len())
+    };
+    let (host, rest) = authority.split_at(host_end);
+    (host, rest.strip_prefix(':').and_then(|p| p.parse().ok()))
+}
+
+/// The host of a URL authority, without the port or IPv6 brackets.
 fn host_of(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("");
-    }
-    authority.split(':').next().unwrap_or("")
+    let (host, _) = split_authority(authority);
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 /// `localhost` or a loopback IP address (parsed, not matched as text: `127.0.0.1.example` is not).

@@ -68,7 +68,8 @@ pub(crate) fn base_url(domain: &str, api_url: Option<&str>) -> Result<String> {
     Ok(raw.trim_end_matches('/').to_owned())
 }
 
-fn is_loopback(url: &reqwest::Url) -> bool {
+/// Whether `url` names this machine: `localhost` or a loopback IP address.
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

@@ -203,12 +203,7 @@ fn wheels_index(args: &JobArgs, env: &Env) -> Result<WheelsIndex> {
         Error::usage(format!("--wheels-index: `{text}` is not a URL ({e})"))
             .hint(format!("for example --wheels-index {WHEELS_INDEX}"))
     })?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = crate::online::is_loopback(&url);
     if url.host().is_none() || !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
         return Err(Error::usage(format!(
             "--wheels-index `{text}` must be an https:// URL: pip and uv would send the key with every request"
