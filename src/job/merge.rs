@@ -249,11 +249,11 @@ pub(crate) fn join(
             return Err(e);
         }
     };
-    let original = original_doc(target, &ledger)?;
+    let original = read_original(target, &ledger)?;
     for m in ledger.entries.values_mut() {
         m.holders.retain(|h| h.state != state);
     }
-    for (name, value) in make_entries(&original) {
+    for (name, value) in make_entries(&original.doc) {
         ledger.entries.entry(name).or_default().holders.push(Holder {
             state: state.to_path_buf(),
             value,
@@ -366,19 +366,11 @@ fn abandon(target: &Path, ledger: &mut Ledger, state: &Path) {
 pub(crate) fn leave(target: &Path, state: &Path) -> Result<Vec<String>> {
     let dir = parent_of(target);
     let _as_owner = ActAs::owner_of(&dir)?;
+    // Without the directory there is no ledger either: nothing was merged here, or the last
+    // leave put the file back and removed the directories it had created. (A directory that is
+    // only unreachable, an unmounted home, looks the same and cannot be told apart here.)
     if !dir.is_dir() {
-        if load_ledger(target).ok().flatten().is_none() && !sidecar(target, LEDGER_SUFFIX).exists() {
-            // Nothing was ever merged here, or it was all put back and the directory removed.
-            return Ok(Vec::new());
-        }
-        return Err(Error::new(
-            Kind::Filesystem,
-            format!(
-                "cannot put `{}` back: its directory is not there",
-                target.display()
-            ),
-        )
-        .hint("mount or restore the directory and run cleanup again; the job directory is kept until then"));
+        return Ok(Vec::new());
     }
     if !sidecar(target, LEDGER_SUFFIX).exists() {
         // Nothing of ours is in flight (a join that failed, or one killed before its ledger):
@@ -411,7 +403,7 @@ pub(crate) fn leave(target: &Path, state: &Path) -> Result<Vec<String>> {
             ));
         }
     }
-    let original = original_doc(target, &ledger)?;
+    let original = read_original(target, &ledger)?;
     reconcile(target, &mut ledger, &original, lock)?;
     Ok(warnings)
 }
@@ -500,10 +492,19 @@ fn remove_sidecar(path: &Path) -> Result<()> {
     fsx::remove_own_file(path).map(drop)
 }
 
-/// The target as it was before the first job: parsed from the saved copy.
-fn original_doc(target: &Path, ledger: &Ledger) -> Result<Doc> {
+/// The target as it was before the first job: the saved copy's bytes, and parsed.
+struct Original {
+    bytes: Zeroizing<Vec<u8>>,
+    doc: Doc,
+}
+
+/// Reads the saved copy once (it may be megabytes) for both the entries and the final restore.
+fn read_original(target: &Path, ledger: &Ledger) -> Result<Original> {
     if !ledger.existed {
-        return Doc::parse(ledger.kind, "", target);
+        return Ok(Original {
+            bytes: Zeroizing::new(Vec::new()),
+            doc: Doc::parse(ledger.kind, "", target)?,
+        });
     }
     let orig = sidecar(target, ORIG_SUFFIX);
     let bytes = fsx::read_regular_owned(&orig, "an anaconda-ci-auth copy")?.ok_or_else(|| {
@@ -517,12 +518,13 @@ fn original_doc(target: &Path, ledger: &Ledger) -> Result<Doc> {
         )
         .hint("check the file by hand; the ledger beside it names the jobs that changed it")
     })?;
-    Doc::parse(ledger.kind, &String::from_utf8_lossy(&bytes), &orig)
+    let doc = Doc::parse(ledger.kind, &String::from_utf8_lossy(&bytes), &orig)?;
+    Ok(Original { bytes, doc })
 }
 
 /// Rewrites `target` from the ledger; when no holder is left, restores the original and removes
 /// the sidecars (the lock last).
-fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc, lock: FileLock) -> Result<()> {
+fn reconcile(target: &Path, ledger: &mut Ledger, original: &Original, lock: FileLock) -> Result<()> {
     let current_bytes = fsx::read_regular(target, ledger.kind.role())?;
     let current_text = current_bytes
         .as_ref()
@@ -541,7 +543,7 @@ fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc, lock: FileLock)
             .holders
             .last()
             .map(|h| h.value.clone())
-            .or_else(|| original.entry(entry).cloned());
+            .or_else(|| original.doc.entry(entry).cloned());
         doc.set(entry, value.clone());
         m.written = value;
     }
@@ -575,10 +577,8 @@ fn reconcile(target: &Path, ledger: &mut Ledger, original: &Doc, lock: FileLock)
             fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
         }
     } else {
-        let orig_bytes = fsx::read_regular_owned(&sidecar(target, ORIG_SUFFIX), "an anaconda-ci-auth copy")?
-            .unwrap_or_default();
-        if doc.root == original.root {
-            fsx::write_durable_as(target, &orig_bytes, attrs)?;
+        if doc.root == original.doc.root {
+            fsx::write_durable_as(target, &original.bytes, attrs)?;
         } else {
             fsx::write_durable_as(target, doc.render().as_bytes(), attrs)?;
         }
