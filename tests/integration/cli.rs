@@ -861,8 +861,8 @@ fn root_merges_as_the_owner_of_the_directory_and_reads_nothing_a_ledger_names() 
     });
     std::fs::write(&ledger, forged.to_string()).unwrap();
     std::os::unix::fs::chown(&ledger, Some(4242), Some(4242)).unwrap();
-    let out = sb
-        .cmd([
+    let setup = || {
+        sb.cmd([
             "setup",
             "--validate",
             "offline",
@@ -874,7 +874,9 @@ fn root_merges_as_the_owner_of_the_directory_and_reads_nothing_a_ledger_names() 
             "conda",
         ])
         .env("ANACONDA_AUTH_API_KEY", canary())
-        .run();
+        .run()
+    };
+    let out = setup();
     assert_eq!(out.exit(), Some(8), "{}", out.stderr());
     assert!(
         out.stderr().contains("not a valid anaconda-ci-auth ledger"),
@@ -884,20 +886,7 @@ fn root_merges_as_the_owner_of_the_directory_and_reads_nothing_a_ledger_names() 
     assert!(!keyring.exists() || !std::fs::read_to_string(&keyring).unwrap().contains("ROOT-ONLY"));
     // Without the forgery, the merge runs as the directory's owner: what it creates is theirs.
     std::fs::remove_file(&ledger).unwrap();
-    let out = sb
-        .cmd([
-            "setup",
-            "--validate",
-            "offline",
-            "--keyring-path",
-            "~/.anaconda/keyring",
-            "--dir",
-            "job",
-            "--clients",
-            "conda",
-        ])
-        .env("ANACONDA_AUTH_API_KEY", canary())
-        .run();
+    let out = setup();
     out.success();
     for f in [&keyring, &ledger] {
         assert_eq!(std::fs::metadata(f).unwrap().uid(), 4242, "{}", f.display());
