@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# First step of the GitHub Action: get the anaconda-ci-auth binary with scripts/install-binary.sh
-# and publish its path as the step output `path`. This step never has the key in its environment.
+# The GitHub Action's install (run by action/main.js): get the anaconda-ci-auth binary with
+# scripts/install-binary.sh and write its path as `path` (and `native-path`) to $GITHUB_OUTPUT,
+# which main.js points at a private file. This step never has the key in its environment.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Second step of the GitHub Action: turn the validated inputs into flags and run
+# The GitHub Action's setup (run by action/main.js): turn the validated inputs into flags and run
 # `anaconda-ci-auth setup`. The key stays in ANACONDA_CI_AUTH_INPUT_API_KEY, which the binary reads
 # by name (--api-key-env); this script only checks that it is not empty and never prints it.
 set -euo pipefail
@@ -11,13 +11,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly key_var=ANACONDA_CI_AUTH_INPUT_API_KEY
 
 check_inputs() {
-  check_input DOMAIN '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$' 'a domain like anaconda.com'
+  check_input DOMAIN '^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?)?$' 'empty or a domain like anaconda.com'
   check_input MODE '^(keyring|env|both)$' 'keyring, env or both'
-  check_input VALIDATE '^(online|offline|none)$' 'online, offline or none'
+  check_input VALIDATE '^(online|offline|none)?$' 'empty, online, offline or none'
   check_input API_URL '^(https?://[^[:space:]]+)?$' 'empty or a URL like https://anaconda.com'
-  check_input REGISTER '^(true|false)$' 'true or false'
+  check_input REGISTER '^(true|false)?$' 'empty, true or false'
   check_input MIN_VALIDITY '^([0-9]+[smhdw]?)?$' 'empty or a duration like 7d, 12h, 30m or 3600'
-  check_input ALLOW_UNTRUSTED_TRIGGER '^(true|false)$' 'true or false'
+  check_input ALLOW_UNTRUSTED_TRIGGER '^(true|false)?$' 'empty, true or false'
+  check_input SUMMARY '^(true|false)?$' 'empty, true or false'
   check_input CLIENTS '^([A-Za-z]+( *, *[A-Za-z]+)*)?$' 'empty or a comma-separated list like conda,pixi'
   check_input ACCEPT_TOS '^(true|false)?$' 'empty, true or false'
   check_input WHEELS_INDEX '^(https?://[^[:space:]]+)?$' 'empty or a URL like https://repo.anaconda.cloud/repo/anaconda-wheels/simple'
@@ -47,10 +48,14 @@ channel_args() {
 
 main() {
   check_inputs
-  args=(setup --ci github --api-key-env "${key_var}"
-    --domain "${ANACONDA_CI_AUTH_INPUT_DOMAIN}"
-    --mode "${ANACONDA_CI_AUTH_INPUT_MODE}"
-    --validate "${ANACONDA_CI_AUTH_INPUT_VALIDATE}")
+  args=(setup --ci github --api-key-env "${key_var}" --mode "${ANACONDA_CI_AUTH_INPUT_MODE}")
+  # Empty inputs pass nothing, so the job's ANACONDA_CI_AUTH_* variables still apply.
+  if [[ -n "${ANACONDA_CI_AUTH_INPUT_DOMAIN}" ]]; then
+    args+=(--domain "${ANACONDA_CI_AUTH_INPUT_DOMAIN}")
+  fi
+  if [[ -n "${ANACONDA_CI_AUTH_INPUT_VALIDATE}" ]]; then
+    args+=(--validate "${ANACONDA_CI_AUTH_INPUT_VALIDATE}")
+  fi
   if [[ -n "${ANACONDA_CI_AUTH_INPUT_API_URL}" ]]; then
     args+=(--api-url "${ANACONDA_CI_AUTH_INPUT_API_URL}")
   fi
@@ -60,10 +65,16 @@ main() {
   if [[ "${ANACONDA_CI_AUTH_INPUT_REGISTER}" == "true" ]]; then
     args+=(--register)
   fi
-  if [[ "${ANACONDA_CI_AUTH_INPUT_ALLOW_UNTRUSTED_TRIGGER}" == "true" ]]; then
-    args+=(--allow-untrusted-trigger)
-  fi
-  # Empty inputs pass nothing, so the job's ANACONDA_CI_AUTH_* variables still apply.
+  case "${ANACONDA_CI_AUTH_INPUT_ALLOW_UNTRUSTED_TRIGGER}" in
+    true) args+=(--allow-untrusted-trigger) ;;
+    # An explicit `false` wins over the job's ANACONDA_CI_AUTH_ALLOW_UNTRUSTED.
+    false) unset ANACONDA_CI_AUTH_ALLOW_UNTRUSTED ;;
+  esac
+  case "${ANACONDA_CI_AUTH_INPUT_SUMMARY}" in
+    false) args+=(--no-summary) ;;
+    # An explicit `true` wins over the job's ANACONDA_CI_AUTH_SUMMARY.
+    true) unset ANACONDA_CI_AUTH_SUMMARY ;;
+  esac
   if [[ -n "${ANACONDA_CI_AUTH_INPUT_CLIENTS:-}" ]]; then
     args+=(--clients "${ANACONDA_CI_AUTH_INPUT_CLIENTS// /}")
   fi

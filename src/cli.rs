@@ -203,6 +203,11 @@ pub(crate) struct SetupArgs {
     /// Do not remove stale job directories of earlier jobs
     #[arg(long, help_heading = "Job configuration")]
     pub(crate) no_sweep: bool,
+    /// Do not write the redacted summary (GitHub step summary, Buildkite annotation)
+    ///
+    /// [env: ANACONDA_CI_AUTH_SUMMARY=false]
+    #[arg(long, help_heading = "Job configuration")]
+    pub(crate) no_summary: bool,
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +272,9 @@ pub(crate) struct CleanupArgs {
     /// With --sweep: the directory to sweep (default: the CI platform's job-directory parent)
     #[arg(long, value_name = "DIR")]
     pub(crate) sweep_dir: Option<PathBuf>,
+    /// Do not add what was removed to the step summary or annotation [env: ANACONDA_CI_AUTH_SUMMARY=false]
+    #[arg(long)]
+    pub(crate) no_summary: bool,
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,8 @@ pub(crate) mod names {
     pub(crate) const WHEELS_INDEX_MODE: &str = "ANACONDA_CI_AUTH_WHEELS_INDEX_MODE";
     /// `true`: like `--accept-tos`.
     pub(crate) const ACCEPT_TOS: &str = "ANACONDA_CI_AUTH_ACCEPT_TOS";
+    /// `false`: like `--no-summary`.
+    pub(crate) const SUMMARY: &str = "ANACONDA_CI_AUTH_SUMMARY";
     /// conda-anaconda-tos' switch for non-interactive acceptance, exported with `--accept-tos`.
     pub(crate) const CONDA_AUTO_ACCEPT_TOS: &str = "CONDA_PLUGINS_AUTO_ACCEPT_TOS";
     /// rattler's (pixi, rattler-build) credential file.
@@ -118,6 +120,11 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
         "Default of `--wheels-index-mode` (`primary` or `extra`).",
     ),
     (names::ACCEPT_TOS, "read", "`true`: like `--accept-tos`."),
+    (
+        names::SUMMARY,
+        "read",
+        "`false`: like `--no-summary` (no GitHub step summary, no Buildkite annotation).",
+    ),
     (
         names::CONDA_AUTO_ACCEPT_TOS,
         "exported",

@@ -136,10 +136,15 @@ impl Setup {
             }
         }
         md.push_str(&format!("| validation | {} |\n", self.validation_phrase));
+        for f in &self.client_files {
+            md.push_str(&format!("| client file | `{}` |\n", cell(&f.to_string_lossy())));
+        }
         for (n, val) in &self.env {
             md.push_str(&format!("| env `{n}` | `{}` |\n", cell(val)));
         }
-        md.push('\n');
+        md.push_str(
+            "| cleanup | `anaconda-ci-auth cleanup` (the GitHub Action runs it when the job ends) |\n\n",
+        );
         md
     }
 }
@@ -150,6 +155,35 @@ pub(crate) struct Cleanup {
     pub(crate) removed: Vec<PathBuf>,
     pub(crate) swept: Vec<String>,
     pub(crate) warnings: Vec<String>,
+}
+
+impl Cleanup {
+    /// A Markdown line for the step summary or annotation: what cleanup did (None when nothing).
+    pub(crate) fn summary(&self) -> Option<String> {
+        if self.removed.is_empty() && self.swept.is_empty() && self.warnings.is_empty() {
+            return None;
+        }
+        let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut md = format!(
+            "**anaconda-ci-auth cleanup**: removed {} of this job",
+            count(self.removed.len(), "file", "files")
+        );
+        if !self.swept.is_empty() {
+            md.push_str(&format!(
+                ", swept {}",
+                count(self.swept.len(), "stale job directory", "stale job directories")
+            ));
+        }
+        if self.warnings.is_empty() {
+            md.push_str("; nothing is left behind.\n\n");
+        } else {
+            md.push_str(&format!(
+                "; {}: see the job log.\n\n",
+                count(self.warnings.len(), "warning", "warnings")
+            ));
+        }
+        Some(md)
+    }
 }
 
 /// `docker-secret`.

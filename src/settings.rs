@@ -265,6 +265,21 @@ pub(crate) fn state_path(args: &StateArgs, env: &Env) -> Option<PathBuf> {
 
 /// The caller's list of files merged into (`$XDG_STATE_HOME/anaconda-ci-auth/merges`, by default
 /// under `~/.local/state`): how `--sweep` finds a merge whose job directory was wiped.
+/// Whether to write the redacted summary: off with `--no-summary` or `ANACONDA_CI_AUTH_SUMMARY=false`.
+pub(crate) fn summary(no_summary: bool, env: &Env) -> Result<bool> {
+    if no_summary {
+        return Ok(false);
+    }
+    match env.get(names::SUMMARY).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(_) => Err(
+            Error::usage(format!("{} is not `true` or `false`", names::SUMMARY))
+                .hint("set it to `false` to turn the summary off, or unset it"),
+        ),
+    }
+}
+
 pub(crate) fn merge_index(env: &Env) -> Option<PathBuf> {
     env.path("XDG_STATE_HOME")
         .or_else(|| env.home().map(|h| h.join(".local/state")))

@@ -14,6 +14,7 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
     } else {
         None
     };
+    let summary = settings::summary(args.no_summary, &ctx.env)?;
     let mut r = report::Cleanup::default();
     match settings::state_path(&args.target, &ctx.env)
         .map(|p| job::find(&p))
@@ -71,6 +72,9 @@ pub(crate) fn run(ctx: &Ctx, args: &CleanupArgs) -> Result<()> {
     }
     for w in &r.warnings {
         ui::warn(w);
+    }
+    if summary {
+        ctx.platform.add_to_summary(&ctx.env, r.summary().as_deref())?;
     }
     if ctx.json {
         ui::json(&r);

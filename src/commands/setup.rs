@@ -18,6 +18,7 @@ use crate::{conda, doctor, report, settings, ui};
 pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     let validation = settings::validation(&args.validation, &ctx.env)?;
     let spec = settings::job(&args.job, &ctx.env)?;
+    let summary = settings::summary(args.no_summary, &ctx.env)?;
     let keyring_path = match &args.keyring_path {
         Some(p) => Some(settings::keyring_path(p, &ctx.env)?),
         None => None,
@@ -75,8 +76,11 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
     };
     let username = k.account.as_ref().and_then(|a| a.username.as_deref());
     let outputs = r.outputs(username);
-    ctx.platform
-        .publish(&ctx.env, &outputs, Some(&r.summary(&outputs)))?;
+    ctx.platform.publish(
+        &ctx.env,
+        &outputs,
+        summary.then(|| r.summary(&outputs)).as_deref(),
+    )?;
     txn.commit()?;
     for w in &r.key.warnings {
         ui::warn(w);

@@ -160,15 +160,40 @@ impl Platform {
 
     /// Publishes step outputs and a (redacted) summary where the platform has them.
     pub(crate) fn publish(self, env: &Env, outputs: &[(&str, String)], summary: Option<&str>) -> Result<()> {
-        if self != Self::Github {
+        match self {
+            Self::Github => {
+                let entries: Vec<(&str, &str)> = outputs.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                github::append_to(env, github::OUTPUT_FILE, &entries)?;
+                self.add_to_summary(env, summary)
+            }
+            Self::Buildkite => self.add_to_summary(env, summary),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds redacted Markdown to the job's summary: the GitHub step summary, or the build's
+    /// `anaconda-ci-auth` annotation on Buildkite (a warning when the agent refuses: a summary
+    /// is never worth failing the job for).
+    pub(crate) fn add_to_summary(self, env: &Env, markdown: Option<&str>) -> Result<()> {
+        let Some(md) = markdown else {
             return Ok(());
+        };
+        let md = crate::ui::redact(md);
+        match self {
+            Self::Github => match env.path(github::SUMMARY_FILE) {
+                Some(file) => github::append_raw(&file, md.as_bytes()),
+                None => Ok(()),
+            },
+            Self::Buildkite => {
+                if let Err(problem) = buildkite::annotate(env, &md) {
+                    crate::ui::warn(&format!(
+                        "could not add the summary with `buildkite-agent annotate` ({problem}); pass --no-summary to skip it"
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
-        let entries: Vec<(&str, &str)> = outputs.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        github::append_to(env, github::OUTPUT_FILE, &entries)?;
-        if let (Some(md), Some(file)) = (summary, env.path(github::SUMMARY_FILE)) {
-            github::append_raw(&file, crate::ui::redact(md).as_bytes())?;
-        }
-        Ok(())
     }
 
     /// After cleanup, where the platform keeps the job's exports for later steps (GitHub): takes

@@ -76,7 +76,9 @@ log_output() {
   calls="$(find "${FAKE_AGENT_DIR}" -name '*.argv' | wc -l)"
   ((calls >= 5))
   for f in "${FAKE_AGENT_DIR}"/*.argv; do
-    assert_equal "$(cat "${f}")" $'redactor\nadd'
+    [[ "$(cat "${f}")" == $'redactor\nadd' ]] && continue
+    # the summary annotation, whose body is checked below with the logs
+    assert_equal "$(cat "${f}")" $'annotate\n--context\nanaconda-ci-auth\n--style\ninfo\n--append'
   done
   # no argument of any call carries the key or a form of it
   cat "${FAKE_AGENT_DIR}"/*.argv >"${BATS_TEST_TMPDIR}/argv.log"
@@ -322,8 +324,27 @@ log_output() {
   refute_output --partial "+ check_config"
 }
 
+@test "the build gets a redacted annotation from setup and cleanup; summary: false turns it off" {
+  run_job "true"
+  assert_equal "${env_rc}/${exit_rc}" "0/0"
+  assert [ -s "${FAKE_AGENT_DIR}/annotation.md" ]
+  run cat "${FAKE_AGENT_DIR}/annotation.md"
+  assert_output --partial "### anaconda-ci-auth"
+  assert_output --partial "| fingerprint |"
+  assert_output --partial "**anaconda-ci-auth cleanup**: removed "
+  assert_logs_clean "${FAKE_AGENT_DIR}/annotation.md"
+  rm -rf "${FAKE_AGENT_DIR}"
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_SUMMARY=false
+  run_job "true"
+  assert_equal "${env_rc}/${exit_rc}" "0/0"
+  assert [ ! -e "${FAKE_AGENT_DIR}/annotation.md" ]
+  run grep -l annotate "${FAKE_AGENT_DIR}"/*.argv
+  assert_output ""
+}
+
 @test "a redactor failure is reported as a warning (bats-mock stub)" {
-  stub buildkite-agent "redactor add : cat >/dev/null; exit 1"
+  stub buildkite-agent "redactor add : cat >/dev/null; exit 1" \
+    "annotate --context anaconda-ci-auth --style info --append : cat >/dev/null"
   export PATH="${BATS_MOCK_BINDIR}:$(dirname "${bin}"):/usr/bin:/bin"
   run bash -c '. "$1"' _ "${plugin}/hooks/environment"
   assert_success

@@ -1105,3 +1105,169 @@ fn setup_and_cleanup_with_the_default_clients_leave_home_as_it_was() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A GitHub step: the runner's files, empty, in a fresh directory of the sandbox.
+fn github_step(sb: &Sandbox) -> std::path::PathBuf {
+    let gh = sb.path().join("gh");
+    std::fs::create_dir_all(&gh).unwrap();
+    for f in ["env", "output", "summary"] {
+        std::fs::write(gh.join(f), "").unwrap();
+    }
+    gh
+}
+
+fn github_cmd<'a>(sb: &'a Sandbox, gh: &std::path::Path, args: &[&str]) -> Cmd<'a> {
+    sb.cmd(args)
+        .env("GITHUB_ACTIONS", "true")
+        .env("RUNNER_TEMP", sb.tmpdir())
+        .env("GITHUB_ENV", gh.join("env"))
+        .env("GITHUB_OUTPUT", gh.join("output"))
+        .env("GITHUB_STEP_SUMMARY", gh.join("summary"))
+}
+
+#[test]
+fn the_step_summary_names_the_job_and_cleanup_adds_what_it_removed() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    let gh = github_step(&sb);
+    github_cmd(&sb, &gh, &["setup", "--validate", "offline"])
+        .key(&key)
+        .run()
+        .success();
+    let summary = std::fs::read_to_string(gh.join("summary")).unwrap();
+    for row in [
+        "### anaconda-ci-auth",
+        "| fingerprint |",
+        "| expires-at |",
+        "| clients | `conda,mamba,pixi` |",
+    ] {
+        assert!(summary.contains(row), "no `{row}` in the summary:\n{summary}");
+    }
+    assert!(summary.contains("| client file |"), "{summary}");
+    assert!(summary.contains("| cleanup |"), "{summary}");
+    let env = std::fs::read_to_string(gh.join("env")).unwrap();
+    let state_path = env
+        .split("ANACONDA_CI_AUTH_STATE<<")
+        .nth(1)
+        .and_then(|rest| rest.lines().nth(1))
+        .unwrap()
+        .to_owned();
+    github_cmd(&sb, &gh, &["cleanup"])
+        .env("ANACONDA_CI_AUTH_STATE", &state_path)
+        .run()
+        .success();
+    let summary = std::fs::read_to_string(gh.join("summary")).unwrap();
+    assert!(
+        summary.contains("**anaconda-ci-auth cleanup**: removed ")
+            && summary.contains("nothing is left behind"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_summary_can_be_turned_off_by_flag_or_variable() {
+    for (args, var) in [
+        (&["setup", "--validate", "offline", "--no-summary"][..], None),
+        (&["setup", "--validate", "offline"][..], Some("false")),
+        (&["setup", "--validate", "offline"][..], Some("OFF")),
+    ] {
+        let sb = Sandbox::new();
+        let key = sb.canary();
+        let gh = github_step(&sb);
+        let mut cmd = github_cmd(&sb, &gh, args).key(&key);
+        if let Some(v) = var {
+            cmd = cmd.env("ANACONDA_CI_AUTH_SUMMARY", v);
+        }
+        cmd.run().success();
+        assert_eq!(
+            std::fs::read_to_string(gh.join("summary")).unwrap(),
+            "",
+            "{args:?} {var:?}"
+        );
+        assert!(
+            std::fs::read_to_string(gh.join("output"))
+                .unwrap()
+                .contains("fingerprint<<")
+        );
+    }
+}
+
+#[test]
+fn a_misspelt_summary_variable_is_refused_before_anything_is_written() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    let gh = github_step(&sb);
+    github_cmd(&sb, &gh, &["setup", "--validate", "offline"])
+        .key(&key)
+        .env("ANACONDA_CI_AUTH_SUMMARY", "flase")
+        .run()
+        .code(2)
+        .stderr_has("ANACONDA_CI_AUTH_SUMMARY is not `true` or `false`");
+    assert_eq!(std::fs::read_to_string(gh.join("env")).unwrap(), "");
+    assert!(
+        !std::fs::read_dir(sb.tmpdir()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(JOB_DIR_PREFIX)),
+        "a job directory was left behind"
+    );
+}
+
+#[test]
+fn buildkite_annotates_the_build_unless_told_not_to() {
+    for off in [false, true] {
+        let sb = Sandbox::new();
+        let key = sb.canary();
+        let argv_log = sb.path().join("agent-argv.log");
+        let body_log = sb.path().join("agent-annotation.md");
+        sb.script(
+            "buildkite-agent",
+            &format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{argv}'\nif [ \"$1\" = annotate ]; then cat > '{body}'; else cat > /dev/null; fi\n",
+                argv = argv_log.display(),
+                body = body_log.display()
+            ),
+        );
+        let mut cmd = sb
+            .cmd(["--ci", "buildkite", "setup", "--validate", "offline"])
+            .key(&key)
+            .env("BUILDKITE", "true")
+            .env("BUILDKITE_JOB_ID", "0190")
+            .env("BUILDKITE_LABEL", ":conda: tests")
+            .env("PATH", sb.path_with_bin());
+        if off {
+            cmd = cmd.arg("--no-summary");
+        }
+        cmd.run().success();
+        let argv = std::fs::read_to_string(&argv_log).unwrap();
+        let annotated = argv.lines().any(|l| l.starts_with("annotate "));
+        assert_eq!(annotated, !off, "{argv}");
+        if !off {
+            let body = std::fs::read_to_string(&body_log).unwrap();
+            assert!(
+                body.starts_with("### anaconda-ci-auth: :conda: tests\n"),
+                "{body}"
+            );
+            assert!(body.contains("| fingerprint |"), "{body}");
+        }
+    }
+}
+
+#[test]
+fn a_failing_annotation_is_a_warning_not_a_failure() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    sb.script(
+        "buildkite-agent",
+        "#!/bin/sh\ncat > /dev/null\n[ \"$1\" = annotate ] && exit 1\nexit 0\n",
+    );
+    sb.cmd(["--ci", "buildkite", "setup", "--validate", "offline"])
+        .key(&key)
+        .env("BUILDKITE", "true")
+        .env("BUILDKITE_JOB_ID", "0190")
+        .env("PATH", sb.path_with_bin())
+        .run()
+        .success()
+        .stderr_has("could not add the summary with `buildkite-agent annotate`");
+}

@@ -592,10 +592,19 @@ fn buildkite_gets_the_key_on_stdin_only() {
     sb.assert_knows(&key);
     let argv = std::fs::read_to_string(&argv_log).unwrap();
     assert!(!argv.is_empty());
-    assert!(argv.lines().all(|l| l == "redactor add"), "{argv}");
     assert_no_leak("buildkite-agent argv", argv.as_bytes(), &key);
     let stdin = std::fs::read_to_string(&stdin_log).unwrap();
-    let values: Vec<&str> = stdin.split("\n--\n").filter(|s| !s.is_empty()).collect();
+    let bodies: Vec<&str> = stdin.split("\n--\n").collect();
+    // The fake agent logs one argv line and one stdin body per call, in order: every call but
+    // the last registers a form; the last adds the summary, which holds none of them.
+    let calls: Vec<&str> = argv.lines().collect();
+    let (annotate, redactor) = calls.split_last().unwrap();
+    assert!(redactor.iter().all(|l| *l == "redactor add"), "{argv}");
+    assert_eq!(*annotate, ANNOTATE_ARGV, "{argv}");
+    let summary = bodies[calls.len() - 1];
+    assert!(summary.contains("### anaconda-ci-auth"), "{summary}");
+    assert_no_leak("the Buildkite annotation", summary.as_bytes(), &key);
+    let values = &bodies[..calls.len() - 1];
     for form in masked_forms(&key) {
         assert!(
             values.contains(&form.as_str()),
@@ -603,6 +612,9 @@ fn buildkite_gets_the_key_on_stdin_only() {
         );
     }
 }
+
+/// How setup calls the agent to add its summary to the build's annotation.
+const ANNOTATE_ARGV: &str = "annotate --context anaconda-ci-auth --style info --append";
 
 #[test]
 fn the_checks_catch_leaks() {

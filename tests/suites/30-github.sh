@@ -148,15 +148,15 @@ act_table() {
     insecure set_env_echo=ignored expect="${from_env}"
   act_case "act: an expired or too short-lived key fails the step" expired expired insecure \
     count="2:${failed_clean}" expect="::error title=anaconda-ci-auth::the API key expired at 2023-07-11T15:19:46Z" \
-    expect="sooner than --min-validity allows" count_re="2:] exit status 5$" \
+    expect="sooner than --min-validity allows" count="2:setup exited with status 5" \
     expect="anaconda-ci-auth: nothing to clean up"
   act_case "act: an empty api-key or a bad input fails before setup" inputs inputs insecure \
     count="2:${failed_clean}" expect="::error title=anaconda-ci-auth::input \`api-key\` is empty" \
-    expect="exit status 3" expect="::error title=anaconda-ci-auth::input \`mode\` is" \
-    expect="expected keyring, env or both" expect="exit status 2"
+    expect="setup exited with status 3" expect="::error title=anaconda-ci-auth::input \`mode\` is" \
+    expect="expected keyring, env or both" expect="setup exited with status 2"
   act_case "act: a key the API rejects (401) fails the step" rejected rejected insecure \
     expect="${failed_clean}" expect="::error title=anaconda-ci-auth::the Anaconda API rejected the key (401)" \
-    expect="exit status 6" tokens=/reject/api/account
+    expect="setup exited with status 6" tokens=/reject/api/account
   act_case "act: online validation sets the username output" online online insecure \
     expect="check-outputs: all outputs are set and consistent (keyring mode)" \
     expect="::set-output:: username=ci-bot" expect="${from_keyring}" tokens=/ok/api/account
@@ -166,7 +166,7 @@ act_table() {
   act_case "act: clients and accept-tos inputs configure pixi and the ToS; empty inputs keep the job's variables" clients clients \
     insecure expect="check-clients: ok conda pixi no-uv tos" expect="check-clients: ok conda uv no-pixi tos" \
     expect="check-clients: ok conda pixi no-uv no-tos" expect="${failed_clean}" \
-    expect="::error title=anaconda-ci-auth::input \`clients\` is" expect="exit status 2"
+    expect="::error title=anaconda-ci-auth::input \`clients\` is" expect="setup exited with status 2"
   act_case "act: pull_request_target from a fork is refused unless allowed" untrusted untrusted \
     event=pull_request_target args="-e tests/github/fork-event.json" insecure expect="${failed_clean}" \
     expect="refusing to use the key on an untrusted trigger: pull_request_target from the fork \`evil/fork\`" \
@@ -226,6 +226,81 @@ test_action_download() {
   expect_in "${log}" "checksum mismatch for anaconda-ci-auth-0.0.1-tampered-"
   expect_in "${log}" "check-failed: the action failed and left nothing behind"
   check "the tampered asset never ran" test ! -e "${work}/TAMPERED-ASSET-RAN"
+}
+
+# not_in_file TEXT FILE: FILE is missing or does not contain TEXT.
+not_in_file() {
+  ! grep -qsF -- "$1" "$2"
+}
+
+# The post step: act runs it after the job's steps (also after a failed one). Each job of
+# post.yml wrote its job directory to $HOME/post-<job>.dir.
+test_action_post() {
+  local log="${work}/post.log" rc=0 job dir mamba="${work}/home/.mamba/auth/authentication.json"
+  rm -f "${work}"/home/post-*.dir
+  act_run "${log}" -- push -W tests/github/workflows/post.yml || rc=$?
+  check "act fails only for the job that fails on purpose" test "${rc}" -eq 1
+  expect_lines "${log}" "count=1:check-post: failing on purpose" "expect=check-post: the job domain was kept" \
+    "count_re=4:⭐ Run Post \\./$" "count=3:| anaconda-ci-auth: removed /" \
+    "expect=post-cleanup is false; leaving the job files to the cleanup sub-action" \
+    "expect=anaconda-ci-auth: nothing to clean up (already removed)" \
+    "expect=check-cleaned: the job directory and its files are gone" \
+    "expect=Summary - **anaconda-ci-auth cleanup**: removed"
+  # act deletes RUNNER_TEMP when a job ends, so the post step's work shows in its log and in
+  # ~/.mamba, which lies outside RUNNER_TEMP.
+  for job in auto failed-job opted-out; do
+    check "the ${job} job recorded its directory" test -s "${work}/home/post-${job}.dir"
+  done
+  for job in auto failed-job; do
+    dir="$(cat "${work}/home/post-${job}.dir")"
+    check "the post step of the ${job} job removed its directory" grep -qF "[post/${job}" <(grep -F "anaconda-ci-auth: removed ${dir}" "${log}")
+  done
+  dir="$(cat "${work}/home/post-opted-out.dir")"
+  check "post-cleanup: false did not remove the job directory" test "$(grep -cF "removed ${dir}" "${log}")" -eq 0
+  check "the post steps took the key back out of ~/.mamba" not_in_file "${canary_key}" "${mamba}"
+}
+
+# main.js with the step scripts replaced by ones that record their environment: only setup gets
+# the key; install gets no INPUT_* variable; the binary's directory goes to GITHUB_PATH.
+test_main_js_environments() {
+  local dir="${work}/main-js" rc=0
+  mkdir -p "${dir}/action" "${dir}/runner"
+  cp action/main.js action/post.js action/run.js "${dir}/action/"
+  cat >"${dir}/action/install.sh" <<EOF
+#!/usr/bin/env bash
+env >"${dir}/install.env"
+printf 'path=%s\\nnative-path=%s\\n' "${bin}" "${bin}" >>"\${GITHUB_OUTPUT}"
+EOF
+  cat >"${dir}/action/setup.sh" <<EOF
+#!/usr/bin/env bash
+env >"${dir}/setup.env"
+EOF
+  : >"${dir}/runner/output"
+  : >"${dir}/runner/path"
+  : >"${dir}/runner/state"
+  env "INPUT_API-KEY=${canary_key}" INPUT_INSTALL=path INPUT_DOMAIN= INPUT_POST-CLEANUP=true \
+    RUNNER_TEMP="${dir}/runner" GITHUB_OUTPUT="${dir}/runner/output" GITHUB_PATH="${dir}/runner/path" \
+    GITHUB_STATE="${dir}/runner/state" node "${dir}/action/main.js" || rc=$?
+  check "main.js succeeds" test "${rc}" -eq 0
+  check "install ran without any INPUT_ variable" test "$(grep -c '^INPUT_' "${dir}/install.env")" -eq 0
+  check "install ran without the key" test "$(grep -cF -- "${canary_key}" "${dir}/install.env")" -eq 0
+  check "install got its inputs" grep -qx 'ANACONDA_CI_AUTH_INPUT_INSTALL=path' "${dir}/install.env"
+  check "setup ran without any INPUT_ variable" test "$(grep -c '^INPUT_' "${dir}/setup.env")" -eq 0
+  check "setup got the key as ANACONDA_CI_AUTH_INPUT_API_KEY" \
+    grep -qxF -- "ANACONDA_CI_AUTH_INPUT_API_KEY=${canary_key}" "${dir}/setup.env"
+  check "an empty input reaches setup as empty" grep -qx 'ANACONDA_CI_AUTH_INPUT_DOMAIN=' "${dir}/setup.env"
+  check "setup got the binary" grep -qxF -- "ANACONDA_CI_AUTH_BIN=${bin}" "${dir}/setup.env"
+  check "the binary-path output is set" grep -qxF -- "binary-path=${bin}" "${dir}/runner/output"
+  check "the binary's own directory is on GITHUB_PATH" grep -qxF -- "${dir}/runner/anaconda-ci-auth.path" "${dir}/runner/path"
+  check "that directory holds only the binary" test "$(ls -A "${dir}/runner/anaconda-ci-auth.path")" = anaconda-ci-auth
+  check "the post step is told the binary" grep -qxF -- "binary=${bin}" "${dir}/runner/state"
+  rc=0
+  env "INPUT_API-KEY=${canary_key}" INPUT_POST-CLEANUP=sometimes RUNNER_TEMP="${dir}/runner" \
+    GITHUB_OUTPUT="${dir}/runner/output" GITHUB_PATH="${dir}/runner/path" GITHUB_STATE="${dir}/runner/state" \
+    node "${dir}/action/main.js" >"${dir}/bad.out" 2>&1 || rc=$?
+  cat "${dir}/bad.out"
+  check "a bad post-cleanup input fails before anything runs (exit 2)" test "${rc}" -eq 2
+  expect_in "${dir}/bad.out" "input \`post-cleanup\` must be true or false"
 }
 
 # ---- the shared installer on its own --------------------------------------------------------
@@ -353,8 +428,9 @@ test_zizmor() {
 test_zizmor_catches_injection() {
   local dir="${work}/zizmor-control"
   mkdir -p "${dir}"
-  sed 's|run: bash "${GITHUB_ACTION_PATH}/action/setup.sh"|run: echo "${{ inputs.domain }}"|' action.yml >"${dir}/action.yml"
-  grep -q 'inputs.domain }}"' "${dir}/action.yml"
+  sed 's|run: bash "${GITHUB_ACTION_PATH}/../action/cleanup.sh"|run: echo "${{ inputs.binary-path }}"|' \
+    cleanup/action.yml >"${dir}/action.yml"
+  grep -q 'inputs.binary-path }}"' "${dir}/action.yml"
   if zizmor --offline "${dir}/action.yml" >"${dir}/out" 2>&1; then
     cat "${dir}/out"
     echo "zizmor did not flag an input expanded inside run:"
@@ -368,7 +444,13 @@ test_no_expressions_in_run() {
 import sys, yaml
 bad = []
 for path in sys.argv[1:]:
-    for i, step in enumerate(yaml.safe_load(open(path))["runs"]["steps"]):
+    runs = yaml.safe_load(open(path))["runs"]
+    if runs["using"] != "composite":
+        # A JavaScript action: no expression anywhere, the scripts get inputs as INPUT_*.
+        if "${{" in open(path).read():
+            bad.append(f"{path}: an expression in a JavaScript action")
+        continue
+    for i, step in enumerate(runs["steps"]):
         if "${{" in step.get("run", ""):
             bad.append(f"{path}: step {i}")
         for name in step.get("env", {}):
@@ -378,6 +460,25 @@ if bad:
     sys.exit("\n".join(bad))
 print("no ${{ }} inside run:, all mapped variables are prefixed")
 PY
+}
+
+test_node_check() {
+  local f
+  for f in action/*.js; do
+    node --check "${f}"
+  done
+  python3 - <<'PY'
+import yaml
+runs = yaml.safe_load(open("action.yml"))["runs"]
+assert runs["using"] == "node24", runs
+for key in ("main", "post"):
+    open(runs[key]).close()
+assert runs["post-if"] == "always()", runs
+print("action.yml: node24, main and post exist, post-if: always()")
+PY
+  # Node's own modules only: nothing to install or bundle.
+  check "the action's JavaScript requires only Node's modules and its own files" \
+    test "$(grep -ohE "require\('[^']+'\)" action/*.js | sort -u | grep -cvE "'(child_process|fs|os|path|\./run\.js)'")" -eq 0
 }
 
 test_actionlint() {
@@ -407,6 +508,8 @@ main() {
   run_test "zizmor --offline: no findings on the action files and workflows" test_zizmor
   run_test "zizmor flags an input expanded inside run: (control)" test_zizmor_catches_injection
   run_test "action files: no \${{ }} inside run:, inputs only through prefixed env" test_no_expressions_in_run
+  run_test "the action's JavaScript parses, uses only Node's modules, and has a post step" test_node_check
+  run_test "main.js: only setup sees the key; the binary goes on PATH; bad post-cleanup refused" test_main_js_environments
   run_test "actionlint passes on all workflows" test_actionlint
   run_test "check-jsonschema: action and workflow schemas" test_jsonschema
   run_test "shellcheck passes on every script of the action" test_shellcheck
@@ -416,6 +519,7 @@ main() {
   run_test "installer: plain http, unknown versions and bad versions are refused" test_installer_refusals
   run_test "installer: path mode finds the binary on PATH" test_installer_path
   act_table
+  run_test "act: the post step cleans up (also after a failed step), unless post-cleanup is false; binary on PATH" test_action_post
   run_test "act: install download verifies the release; a tampered one fails" test_action_download
   run_test "act: the leak check catches a key printed on purpose (control)" test_leak_check_catches_a_leak
   run_test "ci.yml: the throw-away key reaches the action through GITHUB_ENV, not a dropped output" test_ci_test_key_not_an_output
