@@ -31,7 +31,7 @@ const SETUP_INPUTS = [
 
 // install.sh writes `path=` and `native-path=` to a private output file we read back.
 function install() {
-  const scratch = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'anaconda-ci-auth-install-'));
+  const scratch = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'anaconda-ci-auth.install-'));
   const outputFile = path.join(scratch, 'output');
   fs.writeFileSync(outputFile, '', { mode: 0o600 });
   const status = run.bash('install.sh', run.inputsEnv(['install', 'version'], { GITHUB_OUTPUT: outputFile }));
