@@ -210,6 +210,76 @@ fn conda_failed(what: &str, output: &str) -> Error {
 }
 
 /// The conda executable: `explicit`, else `conda` on PATH, else `$CONDA_EXE`.
+/// Whether anaconda-auth's conda plugin is installed beside a conda executable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Plugin {
+    /// Its distribution (this version) declares the `conda` entry point conda loads plugins from.
+    Installed(String),
+    /// conda's environment has no anaconda-auth with a conda plugin: conda will not send the key.
+    Missing,
+    /// The executable is not in a conda environment's `bin`, `condabin` or `Scripts` directory.
+    Unknown,
+}
+
+impl Plugin {
+    pub(crate) fn as_str(&self) -> &'static str {
+        match self {
+            Self::Installed(_) => "installed",
+            Self::Missing => "missing",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// The hint for a conda without the plugin.
+pub(crate) const PLUGIN_HINT: &str = "install anaconda-registration into conda's base environment: run setup with --register (the GitHub Action's `register: \"true\"`), or `conda install --name base --channel https://repo.anaconda.cloud/repo/anaconda-tools anaconda-registration`";
+
+/// Looks for anaconda-auth's conda plugin in the environment `conda` belongs to, without running
+/// conda: an `anaconda_auth-<version>.dist-info` in its site-packages whose `entry_points.txt`
+/// has the `[conda]` group (conda loads plugins from that entry point group).
+pub(crate) fn plugin(conda: &Path) -> Plugin {
+    let exe = std::fs::canonicalize(conda).unwrap_or_else(|_| conda.to_path_buf());
+    let Some(prefix) = exe
+        .parent()
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n == "bin" || n == "condabin" || n == "Scripts")
+        })
+        .and_then(Path::parent)
+    else {
+        return Plugin::Unknown;
+    };
+    let mut site_dirs = vec![prefix.join("Lib").join("site-packages")];
+    if let Ok(entries) = std::fs::read_dir(prefix.join("lib")) {
+        site_dirs.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("python"))
+                .map(|e| e.path().join("site-packages")),
+        );
+    }
+    for site in site_dirs {
+        let Ok(entries) = std::fs::read_dir(&site) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(version) = name
+                .strip_prefix("anaconda_auth-")
+                .and_then(|v| v.strip_suffix(".dist-info"))
+            else {
+                continue;
+            };
+            let declares_plugin = std::fs::read_to_string(e.path().join("entry_points.txt"))
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == "[conda]"));
+            if declares_plugin {
+                return Plugin::Installed(version.to_owned());
+            }
+        }
+    }
+    Plugin::Missing
+}
+
 pub(crate) fn find(env: &Env, explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         if p.is_file() {

@@ -212,6 +212,26 @@ pub(crate) struct FileStatus {
     pub(crate) mode: Option<String>,
 }
 
+/// conda in a `status` report.
+#[derive(Serialize)]
+pub(crate) struct CondaStatus {
+    pub(crate) path: PathBuf,
+    /// `installed`, `missing` or `unknown` (conda is not in an environment's `bin`).
+    pub(crate) plugin: &'static str,
+    pub(crate) plugin_version: Option<String>,
+}
+
+impl CondaStatus {
+    fn human(&self) -> String {
+        let plugin = match (self.plugin, &self.plugin_version) {
+            ("installed", Some(v)) => format!("anaconda-auth plugin {v}"),
+            ("missing", _) => "no anaconda-auth plugin".to_owned(),
+            _ => "anaconda-auth plugin not checked: conda is not in an environment's bin".to_owned(),
+        };
+        format!("  conda        {} ({plugin})", self.path.display())
+    }
+}
+
 /// `status`.
 #[derive(Serialize)]
 pub(crate) struct Status {
@@ -226,6 +246,8 @@ pub(crate) struct Status {
     pub(crate) files: Vec<FileStatus>,
     pub(crate) env: Option<BTreeMap<String, String>>,
     pub(crate) env_key_fingerprint: Option<String>,
+    /// The conda that `conda` steps would run, and whether anaconda-auth's plugin is beside it.
+    pub(crate) conda: Option<CondaStatus>,
     pub(crate) ci: &'static str,
     pub(crate) warnings: Vec<String>,
     /// The command that wrote the record and the platform it ran on (human output only).
@@ -276,6 +298,10 @@ impl Status {
                 }
             }
         }
+        out.push(match &self.conda {
+            Some(c) => c.human(),
+            None => "  conda        not found on PATH or CONDA_EXE".to_owned(),
+        });
         out
     }
 }

@@ -115,6 +115,19 @@ fn warnings(
     if written.keyring.is_some() {
         warnings.extend(doctor::keyring_traps(&ctx.env));
     }
+    // Without anaconda-auth's plugin conda never sends the key: say so now, not at the first
+    // confusing 401 (register installs it, after this check).
+    if written.condarc.is_some()
+        && !spec.register
+        && let Ok(path) = conda::find(&ctx.env, spec.conda.as_deref())
+        && conda::plugin(&path) == conda::Plugin::Missing
+    {
+        warnings.push(format!(
+            "conda at `{}` has no anaconda-auth plugin, so conda steps will not send the key; {}",
+            path.display(),
+            conda::PLUGIN_HINT
+        ));
+    }
     if let Exported::ToLaterSteps(_) = exported
         && !spec.env_mode()
         && ctx.env.get(names::API_KEY).is_some()

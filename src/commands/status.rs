@@ -42,6 +42,19 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
         Some(p) => format!("no state file at `{}`", p.display()),
         None => format!("no {}, --dir or --state", names::STATE),
     };
+    let conda = conda_status(ctx);
+    if let Some(c) = &conda
+        && c.plugin == "missing"
+        && rec
+            .as_ref()
+            .is_none_or(|r| r.clients.is_empty() || r.clients.contains(&crate::settings::Client::Conda))
+    {
+        warnings.push(format!(
+            "conda at `{}` has no anaconda-auth plugin, so it will not send the key; {}",
+            c.path.display(),
+            crate::conda::PLUGIN_HINT
+        ));
+    }
     let r = report::Status {
         configured: rec.is_some(),
         state_path: rec.as_ref().map(Record::path),
@@ -54,6 +67,7 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
         files,
         env: rec.as_ref().map(|r| r.env.clone()),
         env_key_fingerprint: env_key,
+        conda,
         ci: ctx.platform.name(),
         warnings,
         written_by: rec.as_ref().map(|r| (command_name(r.command), r.ci.clone())),
@@ -68,6 +82,20 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
         ui::warn(w);
     }
     Ok(())
+}
+
+/// The conda on PATH (or CONDA_EXE) and its anaconda-auth plugin, found without running conda.
+fn conda_status(ctx: &Ctx) -> Option<report::CondaStatus> {
+    let path = crate::conda::find(&ctx.env, None).ok()?;
+    let plugin = crate::conda::plugin(&path);
+    Some(report::CondaStatus {
+        plugin: plugin.as_str(),
+        plugin_version: match plugin {
+            crate::conda::Plugin::Installed(v) => Some(v),
+            _ => None,
+        },
+        path,
+    })
 }
 
 fn command_name(c: crate::job::record::Command) -> &'static str {

@@ -1,5 +1,6 @@
-"""Other ways the key reaches anaconda-auth: `exec`, `docker-secret --kind keyring`, and the
-keyring-backend settings that hide the file keyring from the library.
+"""Other ways the key reaches anaconda-auth: `exec`, `docker-secret --kind keyring`, the
+keyring-backend settings that hide the file keyring from the library, and finding the library's
+conda plugin.
 
 Owns: the library loading the key inside `exec`, the docker keyring secret being byte-identical to
 TokenInfo.save() and loading at its mount target with the advertised run environment, and setup
@@ -73,3 +74,30 @@ def hidden_by_config(t, version):
     config.mkdir(parents=True)
     (config / "keyringrc.cfg").write_text(f"[backend]\ndefault-keyring={HIDING_BACKEND}\n")
     hidden_setup(t, version, {}, home, "keyringrc.cfg")
+
+
+@case("status-finds-the-real-conda-plugin", LIB_VERSIONS)
+def status_finds_plugin(t, version):
+    """`status` reads the plugin from the real anaconda-auth's installed metadata: a conda
+    environment whose site-packages are the ones this anaconda-auth was installed into."""
+    venv = Path(t.world.pythons[version]).parent.parent
+    prefix = t.path("prefix")
+    (prefix / "bin").mkdir(parents=True)
+    conda = prefix / "bin" / "conda"
+    conda.write_text("#!/bin/sh\nexit 0\n")
+    conda.chmod(0o755)
+    (prefix / "lib").symlink_to(venv / "lib")
+    proc = t.bin("status", "--json", "--ci", "none", env={"CONDA_EXE": str(conda)})
+    got = json.loads(proc.stdout)["conda"]
+    check(got["path"] == str(conda), f"status found conda at {got['path']}")
+    check(got["plugin"] == "installed", f"plugin {got['plugin']}")
+    check(got["plugin_version"] == version, f"plugin version {got['plugin_version']}, expected {version}")
+    # The same environment without anaconda-auth: the plugin is missing and status says so.
+    bare = t.path("bare")
+    (bare / "bin").mkdir(parents=True)
+    (bare / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    shutil.copy(conda, bare / "bin" / "conda")
+    proc = t.bin("status", "--json", "--ci", "none", env={"CONDA_EXE": str(bare / "bin" / "conda")})
+    report = json.loads(proc.stdout)
+    check(report["conda"]["plugin"] == "missing", f"plugin {report['conda']['plugin']}")
+    check(any("has no anaconda-auth plugin" in w for w in report["warnings"]), "no warning for a missing plugin")

@@ -312,3 +312,134 @@ fn a_warning_on_stderr_does_not_hide_the_installed_package() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(c.calls(), vec![LIST], "reinstalled a package that is there");
 }
+
+/// A conda environment at `prefix`: `bin/conda` (the fake conda), and when `plugin` is given, an
+/// `anaconda_auth-<version>.dist-info` whose entry points are `entry_points` (as pip and conda
+/// install it into site-packages).
+fn conda_env(prefix: &std::path::Path, plugin: Option<(&str, &str)>) -> std::path::PathBuf {
+    let bin = prefix.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let conda = bin.join("conda");
+    std::fs::write(&conda, FAKE_CONDA).unwrap();
+    std::fs::set_permissions(&conda, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let site = prefix.join("lib/python3.12/site-packages");
+    std::fs::create_dir_all(&site).unwrap();
+    if let Some((version, entry_points)) = plugin {
+        let dist = site.join(format!("anaconda_auth-{version}.dist-info"));
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("entry_points.txt"), entry_points).unwrap();
+    }
+    conda
+}
+
+const PLUGIN_ENTRY_POINTS: &str = "[conda]\nanaconda-auth = anaconda_auth._conda.entrypoint\n\n[console_scripts]\nconda-token = anaconda_auth._conda.cli:main\n";
+
+#[test]
+fn status_says_whether_conda_has_the_anaconda_auth_plugin() {
+    type Case<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str, Option<&'a str>);
+    let cases: [Case; 3] = [
+        (
+            "installed",
+            Some(("0.15.3", PLUGIN_ENTRY_POINTS)),
+            "installed",
+            Some("0.15.3"),
+        ),
+        // anaconda-auth without the conda entry point (only its console scripts): no plugin.
+        (
+            "library only",
+            Some(("0.15.3", "[console_scripts]\nanaconda = x:y\n")),
+            "missing",
+            None,
+        ),
+        ("not installed", None, "missing", None),
+    ];
+    for (name, plugin, state, version) in cases {
+        let sb = Sandbox::new();
+        let prefix = sb.path().join("miniforge");
+        let conda = conda_env(&prefix, plugin);
+        let out = sb
+            .cmd(["status", "--json"])
+            .env("CONDA_EXE", &conda)
+            .env("PATH", "/usr/bin:/bin")
+            .run();
+        out.success();
+        let json = out.json();
+        assert_eq!(json["conda"]["path"], conda.to_str().unwrap(), "{name}");
+        assert_eq!(json["conda"]["plugin"], state, "{name}");
+        assert_eq!(json["conda"]["plugin_version"].as_str(), version, "{name}");
+        let warned = json["warnings"].as_array().unwrap().iter().any(|w| {
+            w.as_str()
+                .unwrap()
+                .contains("has no anaconda-auth plugin, so it will not send the key")
+        });
+        assert_eq!(warned, state == "missing", "{name}: {json}");
+        let human = sb
+            .cmd(["status"])
+            .env("CONDA_EXE", &conda)
+            .env("PATH", "/usr/bin:/bin")
+            .run();
+        let line = match version {
+            Some(v) => format!("  conda        {} (anaconda-auth plugin {v})", conda.display()),
+            None => format!("  conda        {} (no anaconda-auth plugin)", conda.display()),
+        };
+        human.success().stderr_has(&line);
+    }
+}
+
+#[test]
+fn status_says_when_conda_is_not_found_or_not_in_an_environment() {
+    let sb = Sandbox::new();
+    let out = sb.cmd(["status", "--json"]).env("PATH", "/usr/bin:/bin").run();
+    assert!(out.success().json()["conda"].is_null());
+    sb.cmd(["status"])
+        .env("PATH", "/usr/bin:/bin")
+        .run()
+        .success()
+        .stderr_has("  conda        not found on PATH or CONDA_EXE");
+    // A conda outside an environment's bin (a wrapper script, say): the plugin is not guessed at.
+    let odd = sb.path().join("tools");
+    std::fs::create_dir_all(&odd).unwrap();
+    std::fs::write(odd.join("conda"), FAKE_CONDA).unwrap();
+    std::fs::set_permissions(
+        odd.join("conda"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let json = sb
+        .cmd(["status", "--json"])
+        .env("CONDA_EXE", odd.join("conda"))
+        .env("PATH", "/usr/bin:/bin")
+        .run();
+    let json = json.success().json();
+    assert_eq!(json["conda"]["plugin"], "unknown");
+    assert!(!json["warnings"].to_string().contains("anaconda-auth plugin"));
+}
+
+#[test]
+fn setup_warns_early_when_conda_lacks_the_plugin_and_register_is_off() {
+    // setup with conda (with or without the plugin) in CONDA_EXE and these clients.
+    let setup = |plugin: Option<(&str, &str)>, clients: &str| {
+        let sb = Sandbox::new();
+        let key = sb.canary();
+        let conda = conda_env(&sb.path().join("env"), plugin);
+        let out = sb
+            .cmd(["setup", "--validate", "offline", "--clients", clients])
+            .key(&key)
+            .env("CONDA_EXE", &conda)
+            .env("PATH", "/usr/bin:/bin")
+            .run();
+        out.success();
+        out.stderr()
+    };
+    let warned = setup(None, "conda,mamba");
+    assert!(
+        warned.contains("has no anaconda-auth plugin, so conda steps will not send the key")
+            && warned.contains("run setup with --register"),
+        "{warned}"
+    );
+    // With the plugin, or without conda among the clients: no warning.
+    for (plugin, clients) in [(Some(("0.15.3", PLUGIN_ENTRY_POINTS)), "conda"), (None, "pixi")] {
+        let quiet = setup(plugin, clients);
+        assert!(!quiet.contains("anaconda-auth plugin"), "{clients}: {quiet}");
+    }
+}
