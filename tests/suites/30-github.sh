@@ -303,6 +303,41 @@ EOF
   expect_in "${dir}/bad.out" "input \`post-cleanup\` must be true or false"
 }
 
+# The README's GitHub example, exactly as written (extracted from README.md), in act: the remote
+# actions it names are replaced by local folders (--local-repository): this action by a checkout
+# with a release on loopback, setup-miniconda by tests/github/fake-setup-miniconda, whose conda
+# checks what the real one needs to send the key (plugin installed by `register`, the channel
+# routed to anaconda-auth, the job keyring loading the key in the real anaconda-auth).
+test_readme_example() {
+  local log="${work}/readme.log" copy="${work}/readme-checkout" workflow="${work}/readme.yml" act_path
+  act_path="$(path_without_binary)"
+  make_release_checkout "${copy}"
+  python3 - "${root}/README.md" "${workflow}" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+section = text.split("\n## GitHub Actions\n", 1)[1]
+block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+open(sys.argv[2], "w", encoding="utf-8").write("name: readme\non: push\n" + block)
+PY
+  grep -q '^name: readme' "${workflow}"
+  cp "${workflow}" "${copy}/.github/workflows/readme.yml"
+  grep -q '^ANACONDA_CI_AUTH_DOWNLOAD_BASE=' "${work}/act.env" ||
+    printf 'ANACONDA_CI_AUTH_DOWNLOAD_BASE=%s/files\n' "${fake_base}" >>"${work}/act.env"
+  # The example validates online (the default): against the fake API, through the variable a job
+  # may set (the example itself stays as written).
+  act_run "${log}" "${copy}" -- push -W "${copy}/.github/workflows/readme.yml" \
+    --env "ANACONDA_CI_AUTH_API_URL=${fake_base}/ok" \
+    --local-repository "anaconda-ci-auth/anaconda-ci-auth@<commit-sha>=${copy}" \
+    --local-repository "conda-incubator/setup-miniconda@<commit-sha>=${copy}/tests/github/fake-setup-miniconda"
+  expect_lines "${log}" "expect=install-binary: verified anaconda-ci-auth-" \
+    "expect=anaconda-ci-auth: running conda install --name base anaconda-registration" \
+    "expect=fake-conda: https://repo.anaconda.cloud/repo/main is routed to anaconda-auth" \
+    "expect=anaconda-auth loaded the job's key from the job keyring (sha256 matches)" \
+    "expect=fake-conda: would install numpy" "expect=anaconda-ci-auth: removed /" "expect=🏁  Job succeeded" \
+    "expect=::set-output:: username=ci-bot"
+  check "the fake API received the canary key at /ok/api/account" grep -qF "/ok/api/account ${canary_sha256}" "${work}/tokens.log"
+}
+
 # ---- the shared installer on its own --------------------------------------------------------
 
 # A minimal checkout holding only the installer, a Cargo.toml and a checksums file for 9.9.9.
@@ -521,6 +556,7 @@ main() {
   act_table
   run_test "act: the post step cleans up (also after a failed step), unless post-cleanup is false; binary on PATH" test_action_post
   run_test "act: install download verifies the release; a tampered one fails" test_action_download
+  run_test "act: the README's GitHub example, as written, installs from an Anaconda channel" test_readme_example
   run_test "act: the leak check catches a key printed on purpose (control)" test_leak_check_catches_a_leak
   run_test "ci.yml: the throw-away key reaches the action through GITHUB_ENV, not a dropped output" test_ci_test_key_not_an_output
   runner_finish github
