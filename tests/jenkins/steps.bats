@@ -172,6 +172,19 @@ kill -9 $$')"
   assert_output --partial "nothing to clean up"
 }
 
+@test "post cleanup that cannot clean ends the step with cleanup's exit code, not 1" {
+  local post dir="${BATS_TEST_TMPDIR}/not-a-job-dir"
+  mkdir -p "${dir}"
+  : >"${dir}/somebody-elses-file"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  run sh_step plain "${post}" "ANACONDA_CI_AUTH_DIR=${dir}"
+  # a directory without a state file: cleanup refuses to touch it (filesystem error, exit code 8)
+  assert_failure 8
+  assert [ -f "${dir}/somebody-elses-file" ]
+  run cat "${log}"
+  assert_output --partial "cleanup failed with exit code 8"
+}
+
 @test "the setup step outside withCredentials fails with a clear error" {
   local setup
   setup="$(step_file setup 'jenkins/anaconda-ci-auth-setup.sh')"
