@@ -86,6 +86,60 @@ fn environment_reference_is_generated_from_the_names() {
     }
 }
 
+/// The names of the variables `src/` reads through [`crate::env::Env`] by a literal name
+/// (`env.get("NAME")`, `.path("NAME")`, `.is_true("NAME")`), outside test modules.
+fn variables_read_in(dir: &Path, out: &mut Vec<(String, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            variables_read_in(&p, out);
+            continue;
+        }
+        // This file names the calls it looks for.
+        let Ok(text) =
+            std::fs::read_to_string(&p).map(|t| if p.ends_with("docs.rs") { String::new() } else { t })
+        else {
+            continue;
+        };
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+        for call in [".get(\"", ".path(\"", ".is_true(\""] {
+            for (i, _) in code.match_indices(call) {
+                let name: String = code[i + call.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if !name.is_empty() && code[i + call.len() + name.len()..].starts_with('"') {
+                    out.push((name, p.display().to_string()));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_variable_the_code_reads_is_in_the_reference() {
+    let mut read = Vec::new();
+    variables_read_in(&root().join("src"), &mut read);
+    assert!(
+        read.len() > 20,
+        "only {} variables found: is the scan broken?",
+        read.len()
+    );
+    let missing: Vec<String> = read
+        .iter()
+        .filter(|(name, _)| !REFERENCE.iter().any(|(n, _, _)| n.split(", ").any(|n| n == name)))
+        .map(|(name, file)| format!("{name} (read in {file})"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing from env::REFERENCE:\n{}",
+        missing.join("\n")
+    );
+}
+
 /// Markdown files of the repository (not under target/ or node_modules/).
 fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
