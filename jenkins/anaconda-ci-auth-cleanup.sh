@@ -23,8 +23,9 @@ main() {
   # --sweep also removes job directories of earlier builds of this workspace older than 24 hours.
   "${bin}" cleanup --ci jenkins --sweep --sweep-dir "$(dirname "${dir}")" || status=$?
   if ((status != 0)); then
-    echo "anaconda-ci-auth: error: cleanup failed; remove ${dir} and \$TMPDIR/anaconda-ci-auth-* of this build by hand" >&2
-    exit 1
+    # The step ends with cleanup's own exit code (README "Exit codes").
+    echo "anaconda-ci-auth: error: cleanup failed with exit code ${status}; remove ${dir} and \$TMPDIR/anaconda-ci-auth-* of this build by hand" >&2
+    exit "${status}"
   fi
 }
 

@@ -162,7 +162,7 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
     ),
     (
         names::CONDARC,
-        "exported",
+        "read, exported",
         "The job's `condarc.yml` with `channel_settings` for anaconda-auth; a `CONDARC` the job already had is carried into it.",
     ),
     (
@@ -181,17 +181,17 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
         "Checked by `setup` and `status`: a backend other than anaconda-auth's hides the job keyring.",
     ),
     (
-        "TMPDIR",
+        "TMPDIR, TEMP",
         "read",
         "Where job directories go outside CI platforms that provide one.",
     ),
     (
-        "HOME",
+        "HOME, USERPROFILE",
         "read",
         "`~` in `--keyring-path`; user-level conda and anaconda-auth configuration checked for overrides.",
     ),
     (
-        "GITHUB_ACTIONS, GITLAB_CI, BUILDKITE, JENKINS_URL",
+        "GITHUB_ACTIONS, GITLAB_CI, BUILDKITE, JENKINS_URL, JENKINS_HOME",
         "read",
         "Detect the CI platform (or pass `--ci`).",
     ),
@@ -206,7 +206,7 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
         "Where job directories go on GitHub Actions and GitLab.",
     ),
     (
-        "GITHUB_RUN_ID, GITHUB_JOB, CI_JOB_ID, BUILDKITE_JOB_ID, BUILD_TAG",
+        "GITHUB_RUN_ID, GITHUB_JOB, CI_JOB_ID, BUILDKITE_JOB_ID, BUILD_TAG, BUILD_ID",
         "read",
         "The CI job id recorded in the state file; `cleanup` without `--dir` finds the job's directories by it.",
     ),
@@ -216,6 +216,41 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
         "The `buildkite-agent` used for `redactor add`.",
     ),
     ("CONDA_EXE, PATH", "read", "Where `register` finds conda."),
+    (
+        "CONDA_ROOT, CONDA_PREFIX, XDG_CONFIG_HOME",
+        "read",
+        "conda's search path, checked by `setup` and `status` for condarc files that override the job's `channel_settings`; `XDG_CONFIG_HOME` also for a keyring backend set in `python_keyring/keyringrc.cfg`.",
+    ),
+    (
+        "ANACONDA_CONFIG_TOML",
+        "read",
+        "anaconda-auth's `config.toml` (default `~/.anaconda/config.toml`), checked for an `api_key` that would win over the keyring.",
+    ),
+    (
+        "XDG_STATE_HOME",
+        "read",
+        "Where the list of files jobs merged into is kept (`anaconda-ci-auth/merges`, default under `~/.local/state`), so that `--sweep` can restore them.",
+    ),
+    (
+        "HTTPS_PROXY, NO_PROXY",
+        "read",
+        "The proxy for online validation (read by the HTTP client); a loopback `--api-url` is always reached directly.",
+    ),
+    (
+        "GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, CI_MERGE_REQUEST_PROJECT_ID, CI_MERGE_REQUEST_SOURCE_PROJECT_ID",
+        "read",
+        "Untrusted triggers: `pull_request_target` and `workflow_run` from a fork on GitHub, merge request pipelines from a fork on GitLab (refused unless allowed).",
+    ),
+    (
+        "CI_DEBUG_TRACE, CI_DEBUG_SERVICES",
+        "read",
+        "GitLab debug tracing, which prints every variable: `--mode env` is refused while either is on.",
+    ),
+    (
+        "RUNNER_DEBUG",
+        "read",
+        "GitHub step debug logging: setup warns to review debug logs before sharing them.",
+    ),
 ];
 
 /// A snapshot of the environment.

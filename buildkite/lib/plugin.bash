@@ -58,17 +58,25 @@ warn() {
   printf 'anaconda-ci-auth: warning: %s\n' "$*" >&2
 }
 
-# fail MESSAGE [HINT...]: expands the log group (so the error is visible), prints the error and
-# hints on stderr, and exits 1 (callers of functions run in $(...) must propagate the status).
-fail() {
-  local hint
+# fail_with CODE MESSAGE [HINT...]: expands the log group (so the error is visible), prints the
+# error and hints on stderr, and exits CODE, one of the binary's documented exit codes (README
+# "Exit codes"): 2 for a configuration error, 3 for a missing key. Callers of functions run in
+# $(...) must propagate the status.
+fail_with() {
+  local code="$1" hint
+  shift
   printf '^^^ +++\n' >&2
   printf 'anaconda-ci-auth plugin: error: %s\n' "$1" >&2
   shift
   for hint in "$@"; do
     printf '  help: %s\n' "${hint}" >&2
   done
-  exit 1
+  exit "${code}"
+}
+
+# fail MESSAGE [HINT...]: fail_with 1, for failures of the plugin itself (no binary, no cleanup).
+fail() {
+  fail_with 1 "$@"
 }
 
 # check_choice OPTION VALUE CHOICE...: fails unless VALUE is one of the choices.
@@ -78,7 +86,7 @@ check_choice() {
   for choice in "$@"; do
     [[ "${value}" == "${choice}" ]] && return 0
   done
-  fail "\`${option}\` must be one of: $*; got \`${value}\`" "fix the plugin configuration in pipeline.yml"
+  fail_with 2 "\`${option}\` must be one of: $*; got \`${value}\`" "fix the plugin configuration in pipeline.yml"
 }
 
 # check_bool OPTION VALUE: fails unless VALUE is true or false.
@@ -89,7 +97,7 @@ check_bool() {
 # check_name OPTION VALUE: fails unless VALUE can be an environment variable or secret name.
 check_name() {
   if [[ ! "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
-    fail "\`$1\` must be a variable name such as ANACONDA_AUTH_API_KEY (the name, not the key)" \
+    fail_with 2 "\`$1\` must be a variable name such as ANACONDA_AUTH_API_KEY (the name, not the key)" \
       "never put the key itself in pipeline.yml: it is stored with the build"
   fi
 }

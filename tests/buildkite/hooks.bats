@@ -212,7 +212,7 @@ log_output() {
   export BUILDKITE_PLUGIN_BUILDKITE_MODE=bogus
   run_job "true"
   log_output
-  assert_equal "${env_rc}" 1
+  assert_equal "${env_rc}" 2
   assert_output --partial '`mode` must be one of: keyring env both; got `bogus`'
   export BUILDKITE_PLUGIN_BUILDKITE_MODE=keyring
   : >"${log}"
@@ -242,7 +242,7 @@ log_output() {
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_URL="${FAKE_API_URL}"
   run_job "echo command-ran"
   log_output
-  assert_equal "${env_rc}/${exit_rc}" "1/0"
+  assert_equal "${env_rc}/${exit_rc}" "6/0"
   refute_output --partial "command-ran"
   assert_output --partial "setup failed with exit code 6"
   assert_output --partial "^^^ +++"
@@ -256,40 +256,58 @@ log_output() {
   export ANACONDA_AUTH_API_KEY="${expired_key}"
   run_job "echo command-ran"
   log_output
-  assert_equal "${env_rc}/${exit_rc}" "1/0"
+  assert_equal "${env_rc}/${exit_rc}" "5/0"
   assert_output --partial "setup failed with exit code 5"
   run job_dirs
   assert_output ""
   assert_logs_clean "${log}"
 }
 
-@test "a missing key variable gives an error that names it" {
+@test "a missing key variable gives an error that names it, with the documented exit code 3" {
   unset ANACONDA_AUTH_API_KEY
   run_job "echo command-ran"
   log_output
-  assert_equal "${env_rc}" 1
+  assert_equal "${env_rc}" 3
   assert_output --partial 'environment variable `ANACONDA_AUTH_API_KEY` that should hold the Anaconda API key is not set'
+  refute_output --partial "command-ran"
+}
+
+@test "a missing key file or an empty Buildkite secret ends the job with exit code 3" {
+  unset ANACONDA_AUTH_API_KEY
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_FILE="${BATS_TEST_TMPDIR}/no-such-key"
+  run_job "echo command-ran"
+  log_output
+  assert_equal "${env_rc}" 3
+  assert_output --partial "no-such-key\` (api-key-file) does not exist"
+  unset BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_FILE
+  # the fake agent has no such secret: setup reads nothing on stdin
+  export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_SECRET=NO_SUCH_SECRET
+  : >"${log}"
+  run_job "echo command-ran"
+  log_output
+  assert_equal "${env_rc}" 3
+  assert_output --partial "setup failed with exit code 3"
   refute_output --partial "command-ran"
 }
 
 @test "bad configuration gives clear errors" {
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VALIDATE=sometimes
   run bash -c '. "$1"' _ "${plugin}/hooks/environment"
-  assert_failure 1
+  assert_failure 2
   assert_output --partial '`validate` must be one of: online offline none; got `sometimes`'
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VALIDATE=offline
 
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_FILE=/some/file
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_ENV=ANACONDA_AUTH_API_KEY
   run bash -c '. "$1"' _ "${plugin}/hooks/environment"
-  assert_failure 1
+  assert_failure 2
   assert_output --partial 'set only one of `api-key-env`, `api-key-file` and `api-key-secret`'
   unset BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_FILE
 
   # someone pasted the key itself instead of a variable name
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_ENV="${canary_key}"
   run bash -c '. "$1"' _ "${plugin}/hooks/environment"
-  assert_failure 1
+  assert_failure 2
   assert_output --partial '`api-key-env` must be a variable name'
   printf '%s\n' "${output}" >"${BATS_TEST_TMPDIR}/bad.log"
   assert_logs_clean "${BATS_TEST_TMPDIR}/bad.log"
@@ -297,13 +315,13 @@ log_output() {
 
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_REGISTER=yes
   run bash -c '. "$1"' _ "${plugin}/hooks/environment"
-  assert_failure 1
+  assert_failure 2
   assert_output --partial '`register` must be one of: true false; got `yes`'
   unset BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_REGISTER
 
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_MIN_VALIDITY=soon
   run bash -c '. "$1"' _ "${plugin}/hooks/environment"
-  assert_failure 1
+  assert_failure 2
   assert_output --partial "min-validity"
 }
 
@@ -412,7 +430,7 @@ log_output() {
   assert_output --partial "check-clients: ok conda pixi no-uv no-tos"
   export BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_ACCEPT_TOS=yes
   run bash -c '. "$1"' _ "${plugin}/hooks/environment"
-  assert_failure 1
+  assert_failure 2
   assert_output --partial '`accept-tos` must be one of: true false; got `yes`'
   run job_dirs
   assert_output ""

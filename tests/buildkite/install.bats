@@ -114,3 +114,54 @@ run_standalone_job() {
   assert_output --partial "bin=${bin}"
   assert_logs_clean "${log}"
 }
+
+@test "the README's first example runs as written: download, the secret, online validation, register, the command, pre-exit" {
+  local version asset
+  version="$("${bin}" --version | awk '{print $2}')"
+  asset="anaconda-ci-auth-${version}-${ANACONDA_CI_AUTH_TARGET}"
+  # The release under test: the debug binary as this version's asset, with its checksum in the
+  # plugin's committed checksums, as the release process writes them.
+  mkdir -p "${MIRROR_DIR}/v${version}"
+  cp "${bin}" "${MIRROR_DIR}/v${version}/${asset}"
+  printf '%s  %s\n' "$(sha256sum "${bin}" | cut -d' ' -f1)" "${asset}" >"${standalone}/checksums/v${version}.txt"
+  # The first pipeline step of the README: its plugin options as the agent passes them, and its command.
+  "${venv}/bin/python" - "${root}/buildkite/README.md" "${BATS_TEST_TMPDIR}/example" <<'PY'
+import re, shlex, sys, yaml
+block = re.findall(r"```yaml\n(.*?)```", open(sys.argv[1]).read(), re.S)[0]
+step = yaml.safe_load(block)["steps"][0]
+(name, options), = step["plugins"][0].items()
+assert name == "anaconda-ci-auth/anaconda-ci-auth#v0.1.0", name
+lines = []
+for key, value in (options or {}).items():
+    var = "BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_" + key.upper().replace("-", "_")
+    values = value if isinstance(value, list) else [value]
+    for i, v in enumerate(values):
+        v = str(v).lower() if isinstance(v, bool) else str(v)
+        lines.append(f"export {var}{'_' + str(i) if isinstance(value, list) else ''}={shlex.quote(v)}")
+open(sys.argv[2] + ".env", "w").write("\n".join(lines) + "\n")
+open(sys.argv[2] + ".command", "w").write(step["command"])
+PY
+  # The example's defaults, not the test's: download, online validation, the key only as a secret.
+  unset BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VALIDATE ANACONDA_AUTH_API_KEY
+  # shellcheck source=/dev/null
+  . "${BATS_TEST_TMPDIR}/example.env"
+  assert_equal "${BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_API_KEY_SECRET}" ANACONDA_API_KEY
+  export FAKE_AGENT_SECRETS="${BATS_TEST_TMPDIR}/secrets"
+  mkdir -p "${FAKE_AGENT_SECRETS}"
+  printf '%s' "${canary_key}" >"${FAKE_AGENT_SECRETS}/ANACONDA_API_KEY"
+  export ANACONDA_CI_AUTH_API_URL="${FAKE_API_URL}"
+  export PATH="${fixtures}/bin:${fixtures_dir}/readme-conda:/usr/local/bin:/usr/bin:/bin"
+  export FAKE_CONDA_PYTHON="${venv}/bin/python" FAKE_CONDA_LOG="${BATS_TEST_TMPDIR}/conda.log"
+  run_standalone_job "$(cat "${BATS_TEST_TMPDIR}/example.command")"
+  run cat "${log}"
+  assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"
+  assert_output --partial "verified ${asset}"
+  assert_output --partial "ci-bot"
+  assert_output --partial "fake-conda: https://repo.anaconda.cloud/repo/main routed to anaconda-auth; key sha256=${SUITE_CANARY_SHA256}"
+  run cat "${FAKE_CONDA_LOG}"
+  assert_line "fake-conda: https://repo.anaconda.cloud/repo/anaconda-tools routed to anaconda-auth; key sha256=${SUITE_CANARY_SHA256}"
+  grep -q " ${SUITE_CANARY_SHA256} 200\$" "${FAKE_API_LOG}"
+  run find "${TMPDIR}" -mindepth 1 -maxdepth 1 -name 'anaconda-ci-auth*'
+  assert_output ""
+  assert_logs_clean "${log}" "${FAKE_CONDA_LOG}"
+}

@@ -35,6 +35,19 @@ PY
   assert_output --partial "properties described"
 }
 
+@test "the README's configuration table lists every option of plugin.yml" {
+  run "${venv}/bin/python" - "${plugin}/plugin.yml" "${plugin}/README.md" <<'PY'
+import sys, yaml
+options = yaml.safe_load(open(sys.argv[1]))["configuration"]["properties"]
+readme = open(sys.argv[2]).read()
+missing = [name for name in options if f"| `{name}` |" not in readme]
+assert not missing, f"options missing from the README's configuration table: {missing}"
+print(len(options), "options documented")
+PY
+  assert_success
+  assert_output --regexp "^[0-9]+ options documented$"
+}
+
 @test "every pipeline example in the README validates against plugin.yml" {
   run python3 "${fixtures}/check-examples.py" "${plugin}/plugin.yml" "${plugin}/README.md"
   assert_success

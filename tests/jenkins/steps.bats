@@ -172,6 +172,19 @@ kill -9 $$')"
   assert_output --partial "nothing to clean up"
 }
 
+@test "post cleanup that cannot clean ends the step with cleanup's exit code, not 1" {
+  local post dir="${BATS_TEST_TMPDIR}/not-a-job-dir"
+  mkdir -p "${dir}"
+  : >"${dir}/somebody-elses-file"
+  post="$(step_file post 'jenkins/anaconda-ci-auth-cleanup.sh')"
+  run sh_step plain "${post}" "ANACONDA_CI_AUTH_DIR=${dir}"
+  # a directory without a state file: cleanup refuses to touch it (filesystem error, exit code 8)
+  assert_failure 8
+  assert [ -f "${dir}/somebody-elses-file" ]
+  run cat "${log}"
+  assert_output --partial "cleanup failed with exit code 8"
+}
+
 @test "the setup step outside withCredentials fails with a clear error" {
   local setup
   setup="$(step_file setup 'jenkins/anaconda-ci-auth-setup.sh')"
@@ -335,4 +348,66 @@ sh '${fixtures_dir}/check-clients.sh' conda uv no-pixi tos")"
   run job_dirs_anywhere
   assert_output ""
   assert_logs_clean "${log}"
+}
+
+@test "the README's first example: a whole pipeline, each sh step as Jenkins runs it, leaves nothing behind" {
+  local version target asset mirror="${BATS_TEST_TMPDIR}/mirror" files="${BATS_TEST_TMPDIR}/files"
+  local pipeline="${BATS_TEST_TMPDIR}/readme.Jenkinsfile" server port line n creds stage rc i
+  local -a results=() extra
+  version="$("${bin}" --version | awk '{print $2}')"
+  case "$(uname -m)" in
+    aarch64 | arm64) target=aarch64-unknown-linux-musl ;;
+    *) target=x86_64-unknown-linux-musl ;;
+  esac
+  asset="anaconda-ci-auth-${version}-${target}"
+  # The repository at the release tag, as the example clones it (installer and checksums), and the
+  # release asset (the binary under test) on a loopback mirror.
+  mkdir -p "${mirror}/scripts" "${mirror}/checksums" "${files}/v${version}"
+  cp "${root}/scripts/install-binary.sh" "${mirror}/scripts/"
+  cp "${root}/Cargo.toml" "${mirror}/"
+  printf '%s  %s\n' "$(sha256sum "${bin}" | cut -d' ' -f1)" "${asset}" >"${mirror}/checksums/v${version}.txt"
+  git -C "${mirror}" init -q -b main
+  git -C "${mirror}" add -A
+  git -C "${mirror}" -c user.name=ci -c user.email=ci@example.org commit -q -m release
+  git -C "${mirror}" tag "v${version}"
+  cp "${bin}" "${files}/v${version}/${asset}"
+  # The first groovy block of the README, for the version under test.
+  awk '/^```groovy$/ { n++; next } n == 1 && /^```$/ { exit } n == 1' "${jenkins_src}/README.md" |
+    sed "s/0\.1\.0/${version}/g" >"${pipeline}"
+  grep -q "^pipeline {" "${pipeline}"
+  grep -q "install-binary.sh\" download" "${pipeline}"
+  run "${venv}/bin/python" "${jenkins_fixtures}/sh-steps.py" "${pipeline}" "${steps}"
+  assert_success
+  "${venv}/bin/python" "${fixtures}/static-server.py" "${BATS_TEST_TMPDIR}/files.port" "${files}" 3>&- &
+  server=$!
+  for i in $(seq 1 100); do
+    [[ -s "${BATS_TEST_TMPDIR}/files.port" ]] && break
+    sleep 0.05
+  done
+  port="$(cat "${BATS_TEST_TMPDIR}/files.port")"
+  # Only what reaches the network differs: git clones the mirror, the installer downloads from it.
+  extra=("PATH=${fixtures_dir}/readme-conda:/usr/local/bin:/usr/bin:/bin"
+    GIT_CONFIG_COUNT=1 "GIT_CONFIG_KEY_0=url.file://${mirror}.insteadOf"
+    "GIT_CONFIG_VALUE_0=https://github.com/anaconda-ci-auth/anaconda-ci-auth.git"
+    "ANACONDA_CI_AUTH_DOWNLOAD_BASE=http://127.0.0.1:${port}" "FAKE_CONDA_LOG=${BATS_TEST_TMPDIR}/conda.log")
+  for line in "${lines[@]}"; do
+    read -r n creds stage <<<"${line}"
+    rc=0
+    sh_step "${creds}" "${steps}/${n}.sh" "${extra[@]}" || rc=$?
+    results+=("${stage}:${creds}:${rc}")
+  done
+  kill "${server}"
+  assert_equal "${results[*]}" "Install:credentials:0 post:plain:0"
+  run cat "${log}"
+  assert_output --partial "verified ${asset}"
+  assert_output --partial "fake-conda: https://repo.anaconda.cloud/repo/main routed to anaconda-auth; key sha256=${SUITE_CANARY_SHA256}"
+  # exec --register installed anaconda-registration with the key first (its output is shown only on failure)
+  run cat "${BATS_TEST_TMPDIR}/conda.log"
+  assert_line "fake-conda: https://repo.anaconda.cloud/repo/anaconda-tools routed to anaconda-auth; key sha256=${SUITE_CANARY_SHA256}"
+  # online validation went to the fake API
+  assert [ "$(grep -c ' 200$' "${FAKE_API_LOG}")" -ge 1 ]
+  assert [ ! -e "${workspace}@tmp/aca" ]
+  run job_dirs_anywhere
+  assert_output ""
+  assert_logs_clean "${log}" "${BATS_TEST_TMPDIR}/conda.log"
 }

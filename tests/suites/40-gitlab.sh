@@ -86,7 +86,8 @@ git_init() {
 }
 
 # glcl DIR NAME VARS [ARGS...]: runs gitlab-ci-local in DIR with a clean environment (the binary
-# on PATH unless glcl_bin_path is set, e.g. to an empty string) and the
+# on PATH unless glcl_bin_path is set, e.g. to an empty string; glcl_env adds one NAME=VALUE, for
+# a value gitlab-ci-local would turn into a File-type variable, such as a path) and the
 # variables file VARS (in ${work}, outside the repository, so the runner does not copy it);
 # output in ${work}/NAME.log (also last_log), exit code in rc. The log and every file the runner
 # writes under DIR/.gitlab-ci-local (job logs, scripts, expanded config) go to the leak scan.
@@ -96,7 +97,7 @@ glcl() {
   last_log="${work}/${name}.log"
   leak_scan "${last_log}" "${dir}/.gitlab-ci-local"
   rc=0
-  (cd "${dir}" && env -i HOME="${work}/home" TMPDIR="${work}/tmp-$(basename "${dir}")" \
+  (cd "${dir}" && env -i ${glcl_env:+"${glcl_env}"} HOME="${work}/home" TMPDIR="${work}/tmp-$(basename "${dir}")" \
     PATH="${glcl_bin_path-${work}/bin:}${venv}/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 \
     timeout 180 "${glcl}" --no-color --home "${work}/home" --variables-file "../$(basename "${vars}")" "$@") \
     >"${last_log}" 2>&1 || rc=$?
@@ -410,6 +411,54 @@ test_download_checksum_mismatch() {
   [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
 }
 
+# The README's first example, a whole .gitlab-ci.yml, run as written except for where the
+# component comes from (this project instead of acme/anaconda-ci-auth at a tag) and the version
+# under test. Its defaults run for real: install-method download (the installer cloned at the major
+# tag of a loopback mirror, through a git url rewrite, and the binary from the fake API's release
+# files), online validation against the fake API, and `register`. The image's shell is forced;
+# apt-get and conda are test doubles on PATH (tests/fixtures/readme-conda checks what the real
+# anaconda-auth would send for the example's channels).
+test_readme_first_example() {
+  local dir="${work}/readme" vars="${work}/vars-readme.yml" tools="${work}/readme-tools" left
+  make_mirror readme-mirror "$(sha256sum "${bin}" | cut -d' ' -f1)"
+  mkdir -p "${dir}/templates" "${work}/tmp-readme" "${tools}"
+  cp "${template}" "${dir}/templates/anaconda-ci-auth.yml"
+  python3 - "${root}/gitlab/README.md" "${version}" >"${dir}/.gitlab-ci.yml" <<'PY' || return 1
+import re, sys
+block = re.findall(r"```yaml\n(.*?)```", open(sys.argv[1]).read(), re.S)[0]
+component = "$CI_SERVER_FQDN/acme/anaconda-ci-auth/anaconda-ci-auth@v0.1.0"
+assert component in block and 'version: "0.1.0"' in block, "the first example changed shape: update this test"
+assert "conda install" in block and "https://repo.anaconda.cloud/" in block, "the first example installs nothing"
+block = block.replace(component, "$CI_SERVER_FQDN/$CI_PROJECT_PATH/anaconda-ci-auth@$CI_COMMIT_SHA")
+print(block.replace('version: "0.1.0"', f'version: "{sys.argv[2]}"'), end="")
+PY
+  printf '.gitlab-ci-local/\n' >"${dir}/.gitignore"
+  git_init "${dir}" "${remote_url}"
+  ln -s "${root}/tests/fixtures/readme-conda/conda" "${tools}/conda"
+  printf '#!/bin/sh\necho "fake apt-get $*"\n' >"${tools}/apt-get"
+  chmod +x "${tools}/apt-get"
+  write_vars "${vars}" ANACONDA_AUTH_API_KEY=key
+  cat >>"${vars}" <<VARS
+ANACONDA_CI_AUTH_API_URL: "http://127.0.0.1:${api_port}/ok"
+ANACONDA_CI_AUTH_DOWNLOAD_BASE: "http://127.0.0.1:${api_port}/files"
+GIT_CONFIG_COUNT: "1"
+GIT_CONFIG_KEY_0: "url.file://${work}/readme-mirror.insteadOf"
+GIT_CONFIG_VALUE_0: "https://github.com/anaconda-ci-auth/anaconda-ci-auth.git"
+VARS
+  glcl_env="FAKE_CONDA_LOG=${work}/readme-conda.log" glcl_bin_path="${tools}:" glcl "${dir}" readme "${vars}" --force-shell-executor
+  expect_rc 0 || return 1
+  expect_log "fake apt-get install --yes --no-install-recommends git curl" || return 1
+  expect_log "verified anaconda-ci-auth-${version}-$(release_target)" || return 1
+  grep -qx -- "/ok/api/account ${canary_sha256} 200" "${work}/api.log" ||
+    fail "online validation did not reach the fake API with the key" || return 1
+  # register's conda (its output is shown only on failure), then the script's.
+  expect_in "${work}/readme-conda.log" "fake-conda: https://repo.anaconda.cloud/repo/anaconda-tools routed to anaconda-auth; key sha256=${canary_sha256}" || return 1
+  expect_log "fake-conda: https://repo.anaconda.cloud/repo/main routed to anaconda-auth; key sha256=${canary_sha256}" || return 1
+  expect_log "anaconda-ci-auth: removed ${work}/tmp-readme/anaconda-ci-auth-" || return 1
+  left="$(find "${work}/tmp-readme" -mindepth 1 -maxdepth 1)"
+  [[ -z "${left}" ]] || fail "left behind: ${left}" || return 1
+}
+
 # posix_run SHELL...: the template's before_script, a probe and its after_script (a new shell),
 # as GitLab runs them for an image whose shell is SHELL (e.g. dash, busybox sh), with `set -e`.
 posix_run() {
@@ -581,6 +630,7 @@ main() {
   run_test "install-method download: installer and checksums from the major tag, verified binary from the mirror" test_download
   run_test "install-method download with the installer input (a vendored checkout)" test_installer_input
   run_test "install-method download: a checksum mismatch stops the job" test_download_checksum_mismatch
+  run_test "the README's first example runs as a whole job: download, online validation, register, conda, cleanup" test_readme_first_example
   run_test "the template's scripts run under dash (set -e)" test_dash
   run_test "the template's scripts run under busybox sh (set -e)" test_busybox_sh
   run_test "the template has only hidden jobs, no artifacts, no inputs in shell; README lists every input" test_template_shape

@@ -277,6 +277,46 @@ test_exec_requires_secret() {
   expect_not_in "${log}" "fake conda:"
 }
 
+# ---- the README's first example ----------------------------------------------------------------
+# Its Dockerfile and its bash build step as written, with the base images replaced by the local
+# ones and `docker` a shim that adds the suite's --network=none and --progress=plain, and
+# --no-cache (the registration example's steps are cached already, and a cached step does not
+# run conda); the key is validated offline (ANACONDA_CI_AUTH_VALIDATE, no network here).
+test_readme_first_example() {
+  local dir="${work}/readme" log="${work}/out/readme.log" before after
+  mkdir -p "${dir}/shim"
+  python3 - "${root}/docker/README.md" "${dir}" "${conda_image}" "${runtime_image}" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+dockerfile = re.findall(r"```dockerfile\n(.*?)```", text, re.S)[0]
+build = re.findall(r"```bash\n(.*?)```", text, re.S)[0]
+images = {"continuumio/miniconda3:24.11.1-0": sys.argv[3], "debian:bookworm-slim": sys.argv[4]}
+for name, local in images.items():
+    assert f"FROM {name}" in dockerfile, f"the first Dockerfile no longer starts FROM {name}: update this test"
+    dockerfile = dockerfile.replace(f"FROM {name}", f"FROM {local}")
+assert "docker build" in build and "cleanup" in build, "the first bash block is not the build step"
+open(f"{sys.argv[2]}/Dockerfile", "w").write(dockerfile)
+open(f"{sys.argv[2]}/build.sh", "w").write(build)
+PY
+  cp "${examples}/environment.yml" "${dir}/"
+  # shellcheck disable=SC2016  # expanded by the shim
+  printf '#!/bin/sh\nif [ "$1" = build ]; then shift; exec %s build --progress=plain --network=none --no-cache "$@"; fi\nexec %s "$@"\n' \
+    "${docker_cli}" "${docker_cli}" >"${dir}/shim/docker"
+  chmod +x "${dir}/shim/docker"
+  ln -s "${bin}" "${dir}/shim/anaconda-ci-auth"
+  hadolint --no-color "${dir}/Dockerfile"
+  before="$(find "${TMPDIR}" -maxdepth 1 -name 'anaconda-ci-auth-*' | sort)"
+  (cd "${dir}" && PATH="${dir}/shim:${PATH}" ANACONDA_AUTH_API_KEY="${canary_key}" ANACONDA_CI_AUTH_VALIDATE=offline \
+    timeout 180 bash -e build.sh) >"${log}" 2>&1 || { tail -20 "${log}"; fail "the README's build step failed"; }
+  expect_in "${log}" "fake conda: install-anaconda-registration credentials=secret-file "
+  expect_in "${log}" "fake conda: env-create credentials=secret-file "
+  expect_in "${log}" "anaconda-ci-auth: removed ${TMPDIR}/anaconda-ci-auth-"
+  after="$(find "${TMPDIR}" -maxdepth 1 -name 'anaconda-ci-auth-*' | sort)"
+  [[ "${after}" == "${before}" ]] || fail "the build step left its secret directory: ${after}"
+  run_in app 'test -x /opt/env/bin/python && test ! -e /opt/conda && test ! -e /root/.anaconda'
+  image_scan app "${forms}" "${work}/out"
+}
+
 # ---- whole daemon --------------------------------------------------------------------------------
 test_data_root_has_no_key() {
   local hits
@@ -321,6 +361,7 @@ main() {
   run_test "exec example: conda runs with exec's keyring, output scrubbed" test_exec_builds
   run_test "exec example: nothing left in any stage, no leak" test_exec_leaves_nothing
   run_test "exec example: no secret fails the build" test_exec_requires_secret
+  run_test "the README's first example: its Dockerfile built by its build step, the secret removed after" test_readme_first_example
   run_test "no file under dockerd's data-root contains the key" test_data_root_has_no_key
   run_test "control: the image scan finds a key copied into a layer" test_scan_catches_a_leak
   runner_finish docker
