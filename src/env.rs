@@ -213,9 +213,18 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
     (
         "BUILDKITE_AGENT_PATH",
         "read",
-        "The `buildkite-agent` used for `redactor add`.",
+        "The `buildkite-agent` used for `redactor add` and `annotate`.",
     ),
-    ("CONDA_EXE, PATH", "read", "Where `register` finds conda."),
+    (
+        "BUILDKITE_LABEL",
+        "read",
+        "The step's label, heading this job's part of the build annotation.",
+    ),
+    (
+        "CONDA_EXE, PATH",
+        "read",
+        "Where `register` finds conda, and the conda `status` and `setup` check for anaconda-auth's plugin.",
+    ),
     (
         "CONDA_ROOT, CONDA_PREFIX, XDG_CONFIG_HOME",
         "read",
