@@ -215,6 +215,17 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
 #[derive(Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
+    /// Variables whose value is not valid UTF-8 (not in `vars`): named in errors, never read.
+    not_utf8: std::collections::BTreeSet<String>,
+}
+
+/// What a variable holds, for the errors that tell unset, empty and unreadable apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Presence {
+    Unset,
+    Empty,
+    NotUtf8,
+    Set,
 }
 
 impl Env {
@@ -224,11 +235,19 @@ impl Env {
         reason = "the one place that reads the environment"
     )]
     pub fn capture() -> Self {
-        Self {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+        let mut env = Self::default();
+        for (k, v) in std::env::vars_os() {
+            let Ok(k) = k.into_string() else { continue };
+            match v.into_string() {
+                Ok(v) => {
+                    env.vars.insert(k, v);
+                }
+                Err(_) => {
+                    env.not_utf8.insert(k);
+                }
+            }
         }
+        env
     }
 
     #[cfg(test)]
@@ -238,7 +257,30 @@ impl Env {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            not_utf8: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Marks `name` as holding a value that is not valid UTF-8.
+    #[cfg(test)]
+    pub(crate) fn with_not_utf8(mut self, name: &str) -> Self {
+        self.not_utf8.insert(name.to_owned());
+        self
+    }
+
+    /// Whether `name` is unset, empty, not UTF-8 or set.
+    pub(crate) fn presence(&self, name: &str) -> Presence {
+        match self.vars.get(name) {
+            Some(v) if v.is_empty() => Presence::Empty,
+            Some(_) => Presence::Set,
+            None if self.not_utf8.contains(name) => Presence::NotUtf8,
+            None => Presence::Unset,
+        }
+    }
+
+    /// The first of `names` whose value is not valid UTF-8.
+    pub(crate) fn first_not_utf8<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
+        names.iter().copied().find(|n| self.not_utf8.contains(*n))
     }
 
     /// The value of `name`, if set (set to the empty string counts as unset).

@@ -32,7 +32,8 @@ pub(crate) const EXPIRY_WARNING_SECS: i64 = 14 * 24 * 3600;
 /// Trims surrounding whitespace (a secret stored with `echo` ends in a newline) and rejects values
 /// that cannot be a key. Never includes the value in the error.
 pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
-    let trimmed = raw.trim();
+    // A byte-order mark (a file saved by a Windows editor) is an encoding artefact, never part of a key.
+    let trimmed = raw.trim().trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
         return Err(Error::new(Kind::KeyMissing, format!("the API key from {source} is empty"))
             .hint("store the key in the CI secret without quotes; create one at https://anaconda.com/app/profile/api-keys"));
@@ -41,6 +42,9 @@ pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
         Error::new(Kind::KeyMalformed, format!("the API key from {source} contains {what}"))
             .hint("copy the key again from the Anaconda website; it is a single line of letters, digits, `-`, `_` and `.`")
     };
+    if let Some(err) = pasted_wrongly(trimmed, source) {
+        return Err(err);
+    }
     if trimmed.len() > MAX_KEY_LEN {
         return Err(bad(&format!(
             "more than {MAX_KEY_LEN} bytes; is it a file rather than a key?"
@@ -65,6 +69,86 @@ pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
     let key = trimmed.to_owned();
     drop(zeroize::Zeroizing::new(raw));
     Ok(ApiKey::new(key))
+}
+
+/// Where API keys come from, for every "this is not an API key" error.
+pub(crate) const WHERE_KEYS_COME_FROM: &str = "Anaconda API keys are created in your anaconda.com account settings \
+     (https://anaconda.com/app/profile/api-keys) or with `anaconda auth api-key` (anaconda-auth); \
+     they are JWTs: three dot-separated parts, the first starting with `eyJ`";
+
+/// The usual ways a key is pasted wrongly into a secret, each named with its fix. The messages
+/// describe the mistake without quoting any part of the value.
+fn pasted_wrongly(value: &str, source: &str) -> Option<Error> {
+    let err = |what: &str, fix: &str| {
+        Some(Error::new(Kind::KeyMalformed, format!("the API key from {source} {what}")).hint(fix.to_owned()))
+    };
+    let b = value.as_bytes();
+    // A quote escaped with a backslash is JSON escaping, which the offline check names.
+    let escaped_end = b.len() >= 2 && b[b.len() - 2] == b'\\';
+    if matches!(b.first(), Some(b'"' | b'\'')) || (matches!(b.last(), Some(b'"' | b'\'')) && !escaped_end) {
+        return err(
+            "is wrapped in quotes",
+            "store the key in the secret without the surrounding quotes (YAML and shell quoting is not part of the value)",
+        );
+    }
+    let lower = value.get(..7).map(str::to_ascii_lowercase);
+    if lower
+        .as_deref()
+        .is_some_and(|p| p.starts_with("bearer") && p[6..].starts_with(char::is_whitespace))
+    {
+        return err(
+            "starts with `Bearer `, the HTTP authorization scheme",
+            "store only the key in the secret: remove the `Bearer ` prefix",
+        );
+    }
+    if is_assignment(value) {
+        return err(
+            "starts with a variable name and `=` (`NAME=...`), a whole assignment pasted as the value",
+            "store only the part after `=` in the secret",
+        );
+    }
+    if is_foreign_token(value) {
+        return Some(
+            Error::new(
+                Kind::KeyMalformed,
+                format!(
+                    "the value from {source} is not an Anaconda API key: it looks like an anaconda.org or \
+                     repository token, not a JWT"
+                ),
+            )
+            .hint(WHERE_KEYS_COME_FROM),
+        );
+    }
+    None
+}
+
+/// `NAME=value` or `export NAME=value`, where the value does not start with `=` (so standard
+/// base64 padding is not taken for an assignment).
+fn is_assignment(value: &str) -> bool {
+    let value = value.strip_prefix("export").map_or(value, str::trim_start);
+    let Some((name, rest)) = value.split_once('=') else {
+        return false;
+    };
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && !rest.is_empty()
+        && !rest.starts_with('=')
+}
+
+/// Tokens of other Anaconda services, which have no dots: anaconda.org tokens (two letters, `-`,
+/// then hex groups) and hexadecimal repository tokens.
+fn is_foreign_token(value: &str) -> bool {
+    if value.contains('.') {
+        return false;
+    }
+    let hex_groups = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-');
+    let b = value.as_bytes();
+    let org_style =
+        b.len() > 3 && b[..2].iter().all(u8::is_ascii_lowercase) && b[2] == b'-' && hex_groups(&value[3..]);
+    let hex = value.len() >= 16 && value.bytes().all(|c| c.is_ascii_hexdigit());
+    org_style || hex
 }
 
 /// What an offline check learned about a key.
@@ -97,6 +181,13 @@ pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(C
     let (Some(header), Some(payload), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
+        if !key.expose().contains('.') {
+            return Err(Error::new(
+                Kind::KeyMalformed,
+                "the value is not an Anaconda API key: it is not a JWT (it has no dots)",
+            )
+            .hint(WHERE_KEYS_COME_FROM));
+        }
         return Err(malformed("it does not have three dot-separated parts"));
     };
     if sig.is_empty() || BASE64URL.decode(sig).is_err() {
@@ -336,8 +427,38 @@ pub(crate) mod tests {
         let err = sanitize("abc.def.ghi".into(), "t").unwrap_err();
         assert_eq!(err.kind, Kind::KeyMalformed);
         assert!(!err.message.contains("abc.def.ghi"), "{}", err.message);
-        assert!(sanitize("a".repeat(MIN_KEY_LEN - 1), "t").is_err());
-        assert!(sanitize("a".repeat(MIN_KEY_LEN), "t").is_ok());
+        assert!(sanitize("x".repeat(MIN_KEY_LEN - 1), "t").is_err());
+        assert!(sanitize("x".repeat(MIN_KEY_LEN), "t").is_ok());
+    }
+
+    #[test]
+    fn names_the_ways_a_key_is_pasted_wrongly_without_quoting_it() {
+        let jwt = make_jwt(r#"{"exp":4102444800}"#);
+        for (value, says) in [
+            (format!("'{jwt}'"), "quotes"),
+            (format!("\"{jwt}"), "quotes"),
+            (format!("Bearer {jwt}"), "`Bearer `"),
+            (format!("BEARER\t{jwt}"), "`Bearer `"),
+            (format!("MY_KEY={jwt}"), "`NAME=...`"),
+            (format!("export MY_KEY={jwt}"), "`NAME=...`"),
+            (
+                "ab-0123abcd-4567-89ef-0123-456789abcdef".to_owned(),
+                "anaconda.org",
+            ),
+            ("0123456789abcdef0123456789abcdef".to_owned(), "anaconda.org"),
+        ] {
+            let err = sanitize(value.clone(), "t").unwrap_err();
+            assert_eq!(err.kind, Kind::KeyMalformed, "{value}");
+            assert!(err.message.contains(says), "{value}: {}", err.message);
+            assert!(
+                !err.message.contains(&jwt[..10]) && !err.message.contains("0123"),
+                "{}",
+                err.message
+            );
+        }
+        // Standard base64 padding is not an assignment, and a BOM is dropped.
+        assert!(!is_assignment(&format!("{}==", "e".repeat(40))));
+        assert_eq!(sanitize(format!("\u{feff}{jwt}\r\n"), "t").unwrap().expose(), jwt);
     }
 
     // Regression: characters a JWT never has passed the offline check, and the URL-encoded and

@@ -7,7 +7,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 
 use crate::cli::KeyArgs;
-use crate::env::{Env, names};
+use crate::env::{Env, Presence, names};
 use crate::error::{Error, Kind, Result};
 use crate::jwt;
 use crate::secret::ApiKey;
@@ -32,8 +32,10 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
                 ),
             );
         }
-        let value = env.get(name).ok_or_else(|| missing_env(name))?;
-        return from_variable(name, value);
+        return match env.presence(name) {
+            Presence::Set => from_variable(name, env.get(name).unwrap_or_default()),
+            presence => Err(missing_env(name, presence)),
+        };
     }
     if let Some(path) = &args.api_key_file {
         let source = format!("file {}", path.display());
@@ -49,12 +51,10 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
             .take(MAX_READ)
             .read_to_string(&mut buf)
             .map_err(|e| {
-                let kind = if e.kind() == std::io::ErrorKind::InvalidData {
-                    Kind::KeyMalformed
-                } else {
-                    Kind::KeyMissing
-                };
-                Error::new(kind, "failed to read the API key from standard input")
+                if e.kind() == std::io::ErrorKind::InvalidData {
+                    return not_utf8("standard input");
+                }
+                Error::new(Kind::KeyMissing, "failed to read the API key from standard input")
                     .cause(e)
                     .hint(
                         "pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`",
@@ -67,8 +67,11 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
             env_name: None,
         });
     }
-    if let Some(value) = env.get(names::API_KEY) {
-        return from_variable(names::API_KEY, value);
+    let presence = env.presence(names::API_KEY);
+    match presence {
+        Presence::Set => return from_variable(names::API_KEY, env.get(names::API_KEY).unwrap_or_default()),
+        Presence::NotUtf8 => return Err(missing_env(names::API_KEY, presence)),
+        Presence::Empty | Presence::Unset => {}
     }
     let secrets_dir = env
         .path(names::SECRETS_DIR)
@@ -82,12 +85,25 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
             env_name: None,
         });
     }
+    let variable = if presence == Presence::Empty {
+        "is set but empty"
+    } else {
+        "is not set"
+    };
     Err(Error::new(
         Kind::KeyMissing,
-        format!("no API key found: {} is not set and `{}` does not exist", names::API_KEY, file.display()),
+        format!("no API key found: {} {variable} and `{}` does not exist", names::API_KEY, file.display()),
     )
-    .hint("map the CI secret to ANACONDA_AUTH_API_KEY in the job's environment, or use --api-key-env NAME, --api-key-file PATH or --api-key-stdin"))
+    .hint(if presence == Presence::Empty {
+        EMPTY_HINT
+    } else {
+        "map the CI secret to ANACONDA_AUTH_API_KEY in the job's environment, or use --api-key-env NAME, --api-key-file PATH or --api-key-stdin"
+    }))
 }
+
+/// Why a variable mapped from a CI secret is empty.
+const EMPTY_HINT: &str = "the CI secret it is mapped from is empty, misspelt in the mapping, or not given to this job \
+     (secrets are not given to jobs started from forks; GitLab protected variables only reach protected branches)";
 
 /// The key from a variable, or from the file it names: a GitLab File-type variable holds the
 /// path of a temporary file with the value.
@@ -115,16 +131,34 @@ fn file_variable(value: &str) -> Option<PathBuf> {
     (looks_like_path && !jwt::looks_like_key(value) && path.is_file()).then_some(path)
 }
 
-fn missing_env(name: &str) -> Error {
+fn missing_env(name: &str, presence: Presence) -> Error {
+    let name = shorten(name);
+    match presence {
+        Presence::NotUtf8 => return not_utf8(&format!("environment variable `{name}`")),
+        Presence::Empty => {
+            return Error::new(
+                Kind::KeyMissing,
+                format!("environment variable `{name}` is set but empty"),
+            )
+            .hint(EMPTY_HINT);
+        }
+        Presence::Unset | Presence::Set => {}
+    }
     Error::new(
         Kind::KeyMissing,
-        format!("environment variable `{}` is not set or empty", shorten(name)),
+        format!("environment variable `{name}` is not set"),
     )
     .hint(
         "map the CI secret into this step's environment (GitHub: `env:` from `secrets.`; GitLab: a masked or \
          File-type CI/CD variable; Buildkite: the agent's secrets; Jenkins: withCredentials); \
          secrets are not given to jobs started from forks",
     )
+}
+
+/// The key's source holds bytes that are not UTF-8 text.
+fn not_utf8(what: &str) -> Error {
+    Error::new(Kind::KeyMalformed, format!("the value of {what} is not valid UTF-8 text"))
+        .hint("an API key is plain ASCII text: store the key again, copied as text (not UTF-16 or another encoding, not a binary file)")
 }
 
 fn read_file(path: &std::path::Path) -> Result<String> {
@@ -138,12 +172,10 @@ fn read_file(path: &std::path::Path) -> Result<String> {
     })?;
     let mut buf = String::new();
     file.take(MAX_READ).read_to_string(&mut buf).map_err(|e| {
-        Error::new(
-            Kind::KeyMalformed,
-            format!("`{}` does not contain a text API key", path.display()),
-        )
-        .cause(e)
-        .hint("the file must contain only the key")
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            return not_utf8(&format!("`{}`", path.display()));
+        }
+        Error::fs("read", path, e)
     })?;
     Ok(buf)
 }
