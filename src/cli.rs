@@ -101,7 +101,7 @@ pub(crate) struct ValidationArgs {
     /// How to validate the key [default: online; env: ANACONDA_CI_AUTH_VALIDATE]
     #[arg(long, value_enum)]
     pub(crate) validate: Option<ValidateMode>,
-    /// Fail if the key expires sooner than this (e.g. 7d, 12h, 3600) [env: ANACONDA_CI_AUTH_MIN_VALIDITY]
+    /// Fail if the key expires sooner than this (e.g. 7d, 12h; a unit is required) [env: ANACONDA_CI_AUTH_MIN_VALIDITY]
     #[arg(long, value_name = "DURATION")]
     pub(crate) min_validity: Option<String>,
     /// The anaconda-auth site domain the key belongs to [default: anaconda.com; env: ANACONDA_AUTH_DOMAIN]
@@ -113,7 +113,7 @@ pub(crate) struct ValidationArgs {
     /// Extra CA certificates (PEM) to trust; SSL_CERT_FILE and REQUESTS_CA_BUNDLE are also read
     #[arg(long, value_name = "PATH")]
     pub(crate) ca_bundle: Option<PathBuf>,
-    /// Total time allowed for online validation, retries included
+    /// Total time allowed for online validation, retries included (e.g. 60s, 2m)
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub(crate) timeout: String,
 }
@@ -261,7 +261,7 @@ pub(crate) struct CleanupArgs {
     /// Also remove stale job directories left by crashed or timed-out jobs
     #[arg(long)]
     pub(crate) sweep: bool,
-    /// With --sweep: in shared temporary directories, how old a job directory must be to count as stale
+    /// With --sweep: in shared temporary directories, how old a job directory must be to count as stale (e.g. 24h)
     #[arg(long, value_name = "DURATION", default_value = "24h")]
     pub(crate) max_age: String,
     /// With --sweep: the directory to sweep (default: the CI platform's job-directory parent)

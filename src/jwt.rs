@@ -360,16 +360,21 @@ pub(crate) fn human_duration(secs: i64) -> String {
     }
 }
 
-/// Parses `30d`, `12h`, `45m`, `90s` or a plain number of seconds.
+/// Parses `30d`, `12h`, `45m`, `90s` or `2w`. A bare number is refused: whether `7` meant
+/// seconds or days is exactly the mistake that lets a nearly expired key through.
 pub(crate) fn parse_duration(s: &str) -> std::result::Result<i64, String> {
     let s = s.trim();
-    let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "s"),
+    let Some((i, _)) = s.char_indices().find(|(_, c)| !c.is_ascii_digit()) else {
+        return Err(if s.is_empty() {
+            "the duration is empty: add a number and a unit, e.g. 7d".to_owned()
+        } else {
+            format!("`{s}` has no unit: add a unit, e.g. 7d (s, m, h, d or w)")
+        });
     };
+    let (num, unit) = (&s[..i], &s[i..]);
     let n: i64 = num
         .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 7d, 12h, 30m or 3600"))?;
+        .map_err(|_| format!("`{s}` is not a duration like 7d, 12h, 30m or 90s"))?;
     let mult = match unit {
         "s" => 1,
         "m" => 60,
@@ -623,7 +628,14 @@ pub(crate) mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
         assert_eq!(parse_duration("7d").unwrap(), 604_800);
-        assert_eq!(parse_duration("3600").unwrap(), 3600);
+        assert_eq!(parse_duration("3600s").unwrap(), 3600);
+        // Regression: a bare number silently meant seconds.
+        for bare in ["3600", "7", "0", " 30 "] {
+            assert!(
+                parse_duration(bare).unwrap_err().contains("add a unit, e.g. 7d"),
+                "{bare}"
+            );
+        }
         assert!(parse_duration("7x").is_err());
         assert!(parse_duration("99999999999999999w").is_err());
         assert!(parse_duration("106751991167301d").is_err());

@@ -232,3 +232,64 @@ fn key_file_and_stdin_that_are_not_text_are_named() {
         .code(4)
         .stderr_has("standard input is not valid UTF-8");
 }
+
+// Regression: a bare number silently meant seconds (`--min-validity 7` let a key through that
+// expires in a minute).
+#[test]
+fn durations_without_a_unit_are_refused() {
+    let jwt = canary();
+    let key = || (KEY_VAR, os(jwt.clone()));
+    let v = &["validate", "--validate", "offline"];
+    let cases = vec![
+        case(
+            "--min-validity",
+            vec![key()],
+            &["validate", "--validate", "offline", "--min-validity", "7"],
+            2,
+            "--min-validity: `7` has no unit: add a unit, e.g. 7d",
+        ),
+        case(
+            "variable",
+            vec![key(), ("ANACONDA_CI_AUTH_MIN_VALIDITY", os("3600"))],
+            v,
+            2,
+            "ANACONDA_CI_AUTH_MIN_VALIDITY: `3600` has no unit",
+        ),
+        case(
+            "--timeout",
+            vec![key()],
+            &["validate", "--validate", "offline", "--timeout", "30"],
+            2,
+            "--timeout: `30` has no unit: add a unit",
+        ),
+        case(
+            "setup --timeout",
+            vec![key()],
+            &["setup", "--validate", "offline", "--timeout", "30"],
+            2,
+            "add a unit, e.g. 7d",
+        ),
+        case(
+            "--max-age",
+            vec![],
+            &["cleanup", "--sweep", "--max-age", "100"],
+            2,
+            "--max-age: `100` has no unit",
+        ),
+        case(
+            "empty",
+            vec![key()],
+            &["validate", "--validate", "offline", "--min-validity", ""],
+            2,
+            "the duration is empty",
+        ),
+        case(
+            "unknown unit",
+            vec![key()],
+            &["validate", "--validate", "offline", "--min-validity", "7y"],
+            2,
+            "use s, m, h, d or w",
+        ),
+    ];
+    run_table(cases, &[]);
+}
