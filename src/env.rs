@@ -304,11 +304,35 @@ impl Env {
         self.path("HOME").or_else(|| self.path("USERPROFILE"))
     }
 
-    pub(crate) fn temp_dir(&self) -> PathBuf {
-        self.path("TMPDIR")
-            .or_else(|| self.path("TEMP"))
-            .unwrap_or_else(std::env::temp_dir)
+    /// Where temporary job directories go: `TMPDIR`, `TEMP`, or the system's default.
+    pub(crate) fn temp_dir(&self) -> crate::error::Result<PathBuf> {
+        for name in ["TMPDIR", "TEMP"] {
+            if let Some(p) = self.path(name) {
+                return Ok(p);
+            }
+            if self.presence(name) == Presence::NotUtf8 {
+                return Err(not_utf8_dir(name));
+            }
+        }
+        Ok(std::env::temp_dir())
     }
+
+    /// Fails when one of `names` (directories job directories would go under) is not UTF-8.
+    pub(crate) fn require_utf8(&self, names: &[&str]) -> crate::error::Result<()> {
+        self.first_not_utf8(names)
+            .map_or(Ok(()), |n| Err(not_utf8_dir(n)))
+    }
+}
+
+/// A directory variable whose value is not UTF-8: the record names every path it writes, as text.
+fn not_utf8_dir(name: &str) -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::Kind::Filesystem,
+        format!("{name} is not valid UTF-8: job directories cannot be created under it"),
+    )
+    .hint(format!(
+        "set {name} to a directory whose path is UTF-8 text, e.g. {name}=/tmp"
+    ))
 }
 
 impl std::fmt::Debug for Env {

@@ -182,11 +182,7 @@ pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(C
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         if !key.expose().contains('.') {
-            return Err(Error::new(
-                Kind::KeyMalformed,
-                "the value is not an Anaconda API key: it is not a JWT (it has no dots)",
-            )
-            .hint(WHERE_KEYS_COME_FROM));
+            return Err(not_a_jwt());
         }
         return Err(malformed("it does not have three dot-separated parts"));
     };
@@ -245,6 +241,15 @@ pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(C
         warnings.push("the key's header `typ` is not `JWT`".into());
     }
     Ok((Claims { exp, sub }, warnings))
+}
+
+/// A value without dots: a token or password of something else.
+fn not_a_jwt() -> Error {
+    Error::new(
+        Kind::KeyMalformed,
+        "the value is not an Anaconda API key: it is not a JWT (it has no dots)",
+    )
+    .hint(WHERE_KEYS_COME_FROM)
 }
 
 /// What in `key` a JWT cannot contain, described without quoting the key.

@@ -289,6 +289,33 @@ mod tests {
     }
 
     #[test]
+    fn unset_empty_and_not_utf8_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().to_str().unwrap();
+        for (env, kind, says) in [
+            (
+                Env::from_pairs(&[(names::SECRETS_DIR, secrets)]),
+                Kind::KeyMissing,
+                "is not set",
+            ),
+            (
+                Env::from_pairs(&[(names::SECRETS_DIR, secrets), (names::API_KEY, "")]),
+                Kind::KeyMissing,
+                "is set but empty",
+            ),
+            (
+                Env::from_pairs(&[(names::SECRETS_DIR, secrets)]).with_not_utf8(names::API_KEY),
+                Kind::KeyMalformed,
+                "is not valid UTF-8",
+            ),
+        ] {
+            let err = read_key(&args(), &env).err().unwrap();
+            assert_eq!(err.kind, kind, "{}", err.message);
+            assert!(err.message.contains(says), "{}", err.message);
+        }
+    }
+
+    #[test]
     fn named_env_and_bad_names() {
         let env = Env::from_pairs(&[("MY_KEY", &key(3))]);
         let mut a = args();

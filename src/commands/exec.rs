@@ -33,7 +33,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     for w in &k.warnings {
         ui::warn(w);
     }
-    let dir = job::create_dir(&ctx.env.temp_dir())?;
+    let dir = job::create_dir(&ctx.env.temp_dir()?)?;
     let mut txn = Txn::begin(k.new_record(ctx, spec.mode, dir, true, Command::Exec))?;
     let written = write::write_files(&mut txn, &Spec::new(&spec, &k.domain, None), k.key(), &ctx.env)?;
     for w in &written.warnings {

@@ -136,7 +136,7 @@ fn job_dir(ctx: &Ctx, args: &SetupArgs, record: &mut Record) -> Result<(PathBuf,
         }
         return Ok((dir, created));
     }
-    let (parent, exclusive) = ctx.platform.job_parent(&ctx.env);
+    let (parent, exclusive) = ctx.platform.job_parent(&ctx.env)?;
     if !args.no_sweep {
         let current = ctx.platform.job_id(&ctx.env);
         let policy = SweepPolicy {

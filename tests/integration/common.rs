@@ -368,6 +368,14 @@ impl<'a> Cmd<'a> {
         self
     }
 
+    /// Sets variables whose values need not be UTF-8.
+    pub fn envs_os(mut self, vars: &[(&str, OsString)]) -> Self {
+        for (n, v) in vars {
+            self = self.env(n, v);
+        }
+        self
+    }
+
     pub fn envs<'e>(mut self, vars: impl IntoIterator<Item = &'e (&'e str, &'e str)>) -> Self {
         for (n, v) in vars {
             self = self.env(n, v);

@@ -3,7 +3,7 @@
 //! directory behind.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt as _;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 
 use crate::common::*;
 
@@ -49,11 +49,7 @@ fn run_table(cases: Vec<Case>, secrets: &[&str]) {
         for s in secrets {
             sb.secret(s);
         }
-        let mut cmd = sb.cmd(&c.args);
-        for (n, v) in &c.env {
-            cmd = cmd.env(n, v);
-        }
-        let out = cmd.run();
+        let out = sb.cmd(&c.args).envs_os(&c.env).run();
         assert_eq!(out.exit(), Some(c.code), "{}: {}", c.what, out.stderr());
         let stderr = out.stderr();
         assert!(
@@ -292,4 +288,131 @@ fn durations_without_a_unit_are_refused() {
         ),
     ];
     run_table(cases, &[]);
+}
+
+// Regression: a `pull_request_target` or `workflow_run` whose event file was missing, unreadable
+// or not JSON skipped the fork check and ran with the key; a TMPDIR that is not UTF-8 ended in
+// "a bug (exit 1)" after creating the directory.
+#[test]
+fn ci_context_mistakes_fail_closed() {
+    let sb = Sandbox::new();
+    let runner = sb.path().join("runner");
+    std::fs::create_dir_all(&runner).unwrap();
+    let bad = runner.join("bad.json");
+    std::fs::write(&bad, "{oops").unwrap();
+    let no_repos = runner.join("no-repos.json");
+    std::fs::write(&no_repos, "{}").unwrap();
+    let path = |p: &std::path::Path| os(p.to_str().unwrap());
+    let jwt = canary();
+    let github = |event: &str, event_path: Option<OsString>| {
+        let mut env = vec![
+            (KEY_VAR, os(jwt.clone())),
+            ("GITHUB_ACTIONS", os("true")),
+            ("GITHUB_ENV", path(&runner.join("env"))),
+            ("RUNNER_TEMP", path(&runner)),
+            ("GITHUB_EVENT_NAME", os(event)),
+        ];
+        env.extend(event_path.map(|p| ("GITHUB_EVENT_PATH", p)));
+        env
+    };
+    let setup = &["setup", "--validate", "offline"];
+    let not_utf8 = bytes(b"/tmp/\xff-not-utf8".to_vec());
+    let cases = vec![
+        case(
+            "GITHUB_ACTIONS without GITHUB_ENV",
+            vec![(KEY_VAR, os(jwt.clone())), ("GITHUB_ACTIONS", os("true"))],
+            setup,
+            2,
+            "GITHUB_ENV is not set",
+        ),
+        case(
+            "pull_request_target, event file missing",
+            github("pull_request_target", Some(path(&runner.join("missing.json")))),
+            setup,
+            2,
+            "cannot be read",
+        ),
+        case(
+            "pull_request_target, no event path",
+            github("pull_request_target", None),
+            setup,
+            2,
+            "GITHUB_EVENT_PATH",
+        ),
+        case(
+            "pull_request_target, event file a directory",
+            github("pull_request_target", Some(path(&runner))),
+            &["exec", "--validate", "offline", "--", "true"],
+            2,
+            "cannot be ruled out",
+        ),
+        case(
+            "workflow_run, not JSON",
+            github("workflow_run", Some(path(&bad))),
+            setup,
+            2,
+            "is not JSON",
+        ),
+        case(
+            "workflow_run, no repositories",
+            github("workflow_run", Some(path(&no_repos))),
+            setup,
+            2,
+            "does not name the head and base",
+        ),
+        case(
+            "TMPDIR not UTF-8, setup",
+            vec![(KEY_VAR, os(jwt.clone())), ("TMPDIR", not_utf8.clone())],
+            setup,
+            8,
+            "TMPDIR is not valid UTF-8",
+        ),
+        case(
+            "TMPDIR not UTF-8, exec",
+            vec![(KEY_VAR, os(jwt.clone())), ("TMPDIR", not_utf8.clone())],
+            &["exec", "--validate", "offline", "--", "true"],
+            8,
+            "TMPDIR is not valid UTF-8",
+        ),
+        case(
+            "TMPDIR not UTF-8, docker-secret",
+            vec![(KEY_VAR, os(jwt.clone())), ("TMPDIR", not_utf8.clone())],
+            &["docker-secret", "--validate", "offline"],
+            8,
+            "TMPDIR is not valid UTF-8",
+        ),
+        case(
+            "RUNNER_TEMP not UTF-8",
+            vec![
+                (KEY_VAR, os(jwt.clone())),
+                ("GITHUB_ACTIONS", os("true")),
+                ("GITHUB_ENV", path(&runner.join("env"))),
+                ("RUNNER_TEMP", not_utf8.clone()),
+            ],
+            setup,
+            8,
+            "RUNNER_TEMP is not valid UTF-8",
+        ),
+    ];
+    run_table(cases, &[]);
+    assert!(!std::path::Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff-not-utf8")).exists());
+    let left: Vec<_> = std::fs::read_dir(&runner)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .filter(|n| n.to_string_lossy().starts_with(JOB_DIR_PREFIX))
+        .collect();
+    assert!(left.is_empty(), "left in RUNNER_TEMP: {left:?}");
+    // Explicitly allowed, the unknown trigger runs (with a warning) and cleans up.
+    sb.cmd([
+        "exec",
+        "--validate",
+        "offline",
+        "--allow-untrusted-trigger",
+        "--",
+        "true",
+    ])
+    .envs_os(&github("pull_request_target", Some(path(&bad))))
+    .run()
+    .success()
+    .stderr_has("because it was explicitly allowed");
 }
