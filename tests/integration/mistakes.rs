@@ -416,3 +416,69 @@ fn ci_context_mistakes_fail_closed() {
     .success()
     .stderr_has("because it was explicitly allowed");
 }
+
+// Regression: a host name that does not exist was retried for the whole `--timeout`.
+// `.invalid` never resolves (RFC 6761); a refused connection to a host other than this machine
+// (0.0.0.0 reaches this machine without being a loopback address) is not retried either.
+#[test]
+fn permanent_network_failures_fail_fast_with_a_hint() {
+    let closed = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused: &'static str = Box::leak(format!("https://0.0.0.0:{port}").into_boxed_str());
+    let jwt = canary();
+    let key = || vec![(KEY_VAR, os(jwt.clone()))];
+    let cases = [
+        (
+            case(
+                "--api-url under .invalid",
+                key(),
+                &[
+                    "validate",
+                    "--timeout",
+                    "30s",
+                    "--api-url",
+                    "https://anaconda.invalid",
+                ],
+                7,
+                "the host name `anaconda.invalid` does not exist",
+            ),
+            "check --domain and --api-url",
+        ),
+        (
+            case(
+                "--domain under .invalid",
+                key(),
+                &["setup", "--timeout", "30s", "--domain", "example.invalid"],
+                7,
+                "does not exist (DNS lookup failed)",
+            ),
+            "HTTPS_PROXY",
+        ),
+        (
+            case(
+                "refused by another host",
+                key(),
+                &["validate", "--timeout", "30s", "--api-url", refused],
+                7,
+                "the connection was refused",
+            ),
+            "check the host and port",
+        ),
+    ];
+    for (c, hint) in cases {
+        let sb = Sandbox::new();
+        let out = sb.cmd(&c.args).envs_os(&c.env).run();
+        out.code(c.code)
+            .stderr_has(c.says)
+            .stderr_has(hint)
+            .stderr_lacks("retrying");
+        assert!(
+            out.took < std::time::Duration::from_secs(10),
+            "{}: took {:?}",
+            c.what,
+            out.took
+        );
+        assert!(walk(&sb.tmpdir()).is_empty(), "{}", c.what);
+    }
+}
