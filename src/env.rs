@@ -304,6 +304,23 @@ impl Env {
         self.path("HOME").or_else(|| self.path("USERPROFILE"))
     }
 
+    /// This environment as it was before a job exported `exported`: each variable put back to
+    /// the value in `restore`, or removed.
+    pub(crate) fn before_job(
+        &self,
+        exported: &BTreeMap<String, String>,
+        restore: &BTreeMap<String, String>,
+    ) -> Self {
+        let mut env = self.clone();
+        for var in exported.keys().map(String::as_str).chain([names::STATE]) {
+            match restore.get(var) {
+                Some(v) => env.vars.insert(var.to_owned(), v.clone()),
+                None => env.vars.remove(var),
+            };
+        }
+        env
+    }
+
     /// Where temporary job directories go: `TMPDIR`, `TEMP`, or the system's default.
     pub(crate) fn temp_dir(&self) -> crate::error::Result<PathBuf> {
         for name in ["TMPDIR", "TEMP"] {

@@ -233,10 +233,7 @@ impl Status {
                 }
             }
             _ => {
-                out.push(format!(
-                    "anaconda-ci-auth: no setup found in this environment ({})",
-                    self.looked_at
-                ));
+                out.push(format!("anaconda-ci-auth: no setup found: {}", self.looked_at));
                 if let Some(fp) = &self.env_key_fingerprint {
                     out.push(format!("  {} is set ({fp})", crate::env::names::API_KEY));
                 }

@@ -27,6 +27,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         allow_untrusted: spec.allow_untrusted,
     };
     let k = check::check(ctx, &args.key, &validation, purpose)?;
+    let env = replace_earlier_setups(ctx, args)?;
 
     let mut record = k.new_record(ctx, spec.mode, PathBuf::new(), true, Command::Setup);
     (record.dir, record.created_dir) = job_dir(ctx, args, &mut record)?;
@@ -35,7 +36,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         &mut txn,
         &Spec::new(&spec, &k.domain, keyring_path.as_deref()),
         k.key(),
-        &ctx.env,
+        &env,
     )?;
     let pairs = written.exports.pairs(k.key());
     // Register before anything is exported: a failed conda step leaves no job behind.
@@ -122,6 +123,30 @@ fn warnings(
         ));
     }
     warnings
+}
+
+/// A second setup in the same job replaces the first: the earlier job directory is cleaned up
+/// (its merges left, so a user's keyring and mamba's file hold only the new entries) before the
+/// new one is written, instead of being orphaned. Returns the environment as it was before the
+/// earlier setup exported anything, which the new one starts from.
+fn replace_earlier_setups(ctx: &Ctx, args: &SetupArgs) -> Result<crate::env::Env> {
+    let (parent, _) = ctx.platform.job_parent(&ctx.env)?;
+    let job_id = ctx.platform.job_id(&ctx.env);
+    let except = args.dir.as_deref();
+    let mut env = ctx.env.clone();
+    let state = ctx.env.path(names::STATE);
+    for rec in job::earlier_setups(state.as_deref(), &parent, job_id.as_deref(), except) {
+        ui::info(&format!(
+            "anaconda-ci-auth: replacing the earlier setup of this job in {}",
+            rec.dir.display()
+        ));
+        let undone = job::undo::undo(&rec, job::Scope::Named)?;
+        for w in &undone.warnings {
+            ui::warn(w);
+        }
+        env = env.before_job(&rec.env, &rec.restore_env);
+    }
+    Ok(env)
 }
 
 /// The job directory: `--dir` (adopting an earlier setup's record there), or a new one under

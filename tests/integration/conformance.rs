@@ -278,6 +278,9 @@ const SCENARIOS: &[Scenario] = &[
         let dir = ci.setup_dir(k);
         ci.cmd(k, &["cleanup", "--dir", &dir]).run()
     }),
+    ("cleanup with nothing to clean up", 0, |ci, k| {
+        ci.cmd(k, &argv("cleanup")).run()
+    }),
     ("cleanup --sweep", 0, |ci, k| {
         ci.setup_dir(k);
         ci.cmd(k, &argv("cleanup --sweep")).run()

@@ -482,3 +482,217 @@ fn permanent_network_failures_fail_fast_with_a_hint() {
         assert!(walk(&sb.tmpdir()).is_empty(), "{}", c.what);
     }
 }
+
+/// The variables a later step sees after `setup --json` (what env.sh or $GITHUB_ENV give it).
+fn later_step_env(setup: &serde_json::Value) -> Vec<(&'static str, OsString)> {
+    let mut out = Vec::new();
+    for (k, v) in setup["env"].as_object().unwrap() {
+        let v = v.as_str().unwrap();
+        if v != "<redacted>" {
+            out.push((&*Box::leak(k.clone().into_boxed_str()), os(v)));
+        }
+    }
+    out
+}
+
+// Regression: a second setup in the same job wrote a new job directory and orphaned the first,
+// whose entries stayed in mamba's file and a user's keyring until a sweep.
+#[test]
+fn a_second_setup_in_the_same_job_replaces_the_first() {
+    let sb = Sandbox::new();
+    let mamba = sb.home().join(".mamba/auth/authentication.json");
+    std::fs::create_dir_all(mamba.parent().unwrap()).unwrap();
+    let original = r#"{"other.example.com": {"token": "not-ours"}}"#;
+    std::fs::write(&mamba, original).unwrap();
+    let keyring = sb.home().join(".anaconda/keyring");
+    std::fs::create_dir_all(keyring.parent().unwrap()).unwrap();
+    std::fs::write(&keyring, "{}").unwrap();
+    sb.allow_secret_in(
+        &keyring,
+        "the user's keyring, merged into on purpose with --keyring-path",
+    );
+    let (first, second) = (sb.canary(), sb.secret(&jwt(now() + 86_400 * 300, "SECOND-9b1e")));
+    let setup = ["--json", "setup", "--validate", "offline", "--keyring-path"];
+    let one = sb.cmd(setup).arg(&keyring).key(&first).run();
+    one.success();
+    let one = one.json();
+    let dir1 = std::path::PathBuf::from(one["dir"].as_str().unwrap());
+    // Through the state variable (a later step), and through the CI job id (a new shell).
+    let two = sb
+        .cmd(setup)
+        .arg(&keyring)
+        .key(&second)
+        .envs_os(&later_step_env(&one))
+        .run();
+    two.success()
+        .stderr_has("replacing the earlier setup of this job");
+    let two = two.json();
+    assert!(!dir1.exists(), "the first job directory was orphaned");
+    let dir2 = std::path::PathBuf::from(two["dir"].as_str().unwrap());
+    let condarc = std::fs::read_to_string(dir2.join("condarc.yml")).unwrap();
+    assert!(!condarc.contains(dir1.to_str().unwrap()), "{condarc}");
+    for file in [&mamba, &keyring] {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.contains(&second) || text.contains(&base64_of_entry(&second)),
+            "{}",
+            file.display()
+        );
+        assert!(
+            !text.contains(&first) && !text.contains(&base64_of_entry(&first)),
+            "{}: still holds the first key",
+            file.display()
+        );
+    }
+    sb.cmd(["cleanup"]).envs_os(&later_step_env(&two)).run().success();
+    assert_eq!(std::fs::read_to_string(&mamba).unwrap(), original);
+    assert_eq!(std::fs::read_to_string(&keyring).unwrap(), "{}");
+    assert!(!dir2.exists());
+
+    // A new shell of the same CI job (no state variable) finds the earlier setup by the job id.
+    let jenkins = [
+        ("JENKINS_URL", "http://ci.example"),
+        ("BUILD_TAG", "jenkins-job-7"),
+    ];
+    let one = sb
+        .cmd(["--json", "setup", "--validate", "offline"])
+        .key(&first)
+        .envs(&jenkins)
+        .run();
+    let dir1 = std::path::PathBuf::from(one.success().json()["dir"].as_str().unwrap().to_owned());
+    let two = sb
+        .cmd(["--json", "setup", "--validate", "offline"])
+        .key(&second)
+        .envs(&jenkins)
+        .run();
+    two.success().stderr_has("replacing the earlier setup");
+    assert!(!dir1.exists());
+    assert!(std::fs::read_to_string(&mamba).unwrap().contains(&second));
+    sb.cmd(["cleanup"]).envs(&jenkins).run().success();
+    assert_eq!(std::fs::read_to_string(&mamba).unwrap(), original);
+    assert!(walk(&sb.tmpdir()).is_empty());
+}
+
+/// The keyring holds the key inside base64 JSON.
+fn base64_of_entry(key: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!(
+        r#"{{"domain":"anaconda.com","api_key":"{key}","repo_tokens":[],"version":2}}"#
+    ))
+}
+
+// Regression: `cleanup` with nothing to name failed (exit 2) though documented as safe under
+// `if: always()`; `status` did not say which setting it followed to an empty place.
+#[test]
+fn state_mistakes_are_named_and_cleanup_is_idempotent() {
+    let sb = Sandbox::new();
+    let foreign = sb.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let missing = sb.path().join("missing");
+    let path =
+        |p: &std::path::Path| -> &'static str { Box::leak(p.to_str().unwrap().to_owned().into_boxed_str()) };
+    let (missing_s, foreign_s) = (path(&missing), path(&foreign));
+    let state_var = |p: &'static str| vec![("ANACONDA_CI_AUTH_STATE", os(p))];
+    let cases = vec![
+        case(
+            "cleanup, nothing named",
+            vec![],
+            &["cleanup"],
+            0,
+            "nothing to clean up (no ANACONDA_CI_AUTH_STATE, --dir or --state, and no CI job id)",
+        ),
+        case(
+            "cleanup, a job id without directories",
+            vec![("JENKINS_URL", os("http://ci")), ("BUILD_TAG", os("j-1"))],
+            &["cleanup"],
+            0,
+            "nothing to clean up for this job",
+        ),
+        case(
+            "cleanup, --dir already removed",
+            vec![],
+            &["cleanup", "--dir", missing_s],
+            0,
+            "nothing to clean up (already removed)",
+        ),
+        case(
+            "cleanup, --dir of someone else's files",
+            vec![],
+            &["cleanup", "--dir", foreign_s],
+            8,
+            "has no anaconda-ci-auth state file; refusing to touch it",
+        ),
+        case(
+            "status, --dir missing",
+            vec![],
+            &["status", "--dir", missing_s],
+            0,
+            "--dir `",
+        ),
+        case(
+            "status, --dir of someone else's files",
+            vec![],
+            &["status", "--dir", foreign_s],
+            0,
+            "holds files but no anaconda-ci-auth state file",
+        ),
+        case(
+            "status, --state missing",
+            vec![],
+            &["status", "--state", missing_s],
+            0,
+            "--state names `",
+        ),
+        case(
+            "status, variable names nothing",
+            state_var(missing_s),
+            &["status"],
+            0,
+            "ANACONDA_CI_AUTH_STATE names `",
+        ),
+        case(
+            "status, nothing given",
+            vec![],
+            &["status"],
+            0,
+            "no ANACONDA_CI_AUTH_STATE, --dir or --state was given",
+        ),
+    ];
+    run_table(cases, &[]);
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let out = sb.cmd(["status", "--dir", missing_s]).run();
+    out.stderr_lacks("no ANACONDA_CI_AUTH_STATE, --dir or --state");
+}
+
+// `cleanup` removes a `--dir` only when setup created it; a directory the user made stays.
+#[test]
+fn cleanup_keeps_a_dir_the_user_created() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    let made = sb.path().join("made-by-user");
+    std::fs::create_dir(&made).unwrap();
+    let created = sb.path().join("new/job");
+    for (dir, kept) in [(&made, true), (&created, false)] {
+        for _ in 0..2 {
+            // Twice: a re-run in the same directory keeps what the first run knew.
+            sb.cmd(["setup", "--validate", "offline", "--dir"])
+                .arg(dir)
+                .key(&key)
+                .run()
+                .success();
+        }
+        sb.cmd(["cleanup", "--dir"]).arg(dir).run().success();
+        assert_eq!(dir.exists(), kept, "{}", dir.display());
+        if kept {
+            assert!(
+                std::fs::read_dir(dir).unwrap().next().is_none(),
+                "left files in {}",
+                dir.display()
+            );
+        }
+    }
+}
