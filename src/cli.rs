@@ -8,12 +8,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn an Anaconda API key from a CI secret into an authenticated conda job, without printing it.
 #[derive(Debug, Parser)]
-#[command(name = "anaconda-ci-auth", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "anaconda-ci-auth",
+    version,
+    about,
+    long_about = None,
+    max_term_width = 100,
+    after_long_help = after_long_help()
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--help`'s closing section: where the key is read from, how durations are written, and the
+/// exit codes (from [`crate::error::Kind`], so the list cannot drift).
+fn after_long_help() -> String {
+    format!(
+        "Key source (never an argument): --api-key-env NAME, --api-key-file PATH or --api-key-stdin; \
+         by default the variable ANACONDA_AUTH_API_KEY, then the file \
+         $ANACONDA_SECRETS_DIR/ANACONDA_AUTH_API_KEY (ANACONDA_SECRETS_DIR defaults to /run/secrets).\n\n\
+         Durations (--min-validity, --timeout, --max-age): a number and a unit, s, m, h, d or w \
+         (90s, 30m, 12h, 7d, 2w); a number without a unit is refused.\n\n{}\n{}",
+        crate::error::exit_code_help(),
+        crate::error::EXEC_RULE.replace('`', "")
+    )
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +95,8 @@ pub(crate) enum CiArg {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Key source (never the key itself)")]
 pub(crate) struct KeyArgs {
-    /// Read the key from this environment variable
+    /// Read the key from this environment variable [default: ANACONDA_AUTH_API_KEY, then the
+    /// file $ANACONDA_SECRETS_DIR/ANACONDA_AUTH_API_KEY, default directory /run/secrets]
     #[arg(long, value_name = "NAME", conflicts_with_all = ["api_key_file", "api_key_stdin"])]
     pub(crate) api_key_env: Option<String>,
     /// Read the key from this file (GitLab file variables, /run/secrets/...)

@@ -343,7 +343,7 @@ fn ci_context_mistakes_fail_closed() {
             "pull_request_target, event file a directory",
             github("pull_request_target", Some(path(&runner))),
             &["exec", "--validate", "offline", "--", "true"],
-            2,
+            125,
             "cannot be ruled out",
         ),
         case(
@@ -371,7 +371,7 @@ fn ci_context_mistakes_fail_closed() {
             "TMPDIR not UTF-8, exec",
             vec![(KEY_VAR, os(jwt.clone())), ("TMPDIR", not_utf8.clone())],
             &["exec", "--validate", "offline", "--", "true"],
-            8,
+            125,
             "TMPDIR is not valid UTF-8",
         ),
         case(
@@ -695,4 +695,147 @@ fn cleanup_keeps_a_dir_the_user_created() {
             );
         }
     }
+}
+
+// Regression: without `--` clap said only "unexpected argument"; a whole command line as one
+// argument, or a shell builtin, was only "not found"; and exec's own failures (exit 2 to 9) could
+// not be told from the command's exit status.
+#[test]
+fn exec_mistakes_say_how_to_run_the_command() {
+    let jwt = canary();
+    let key = || vec![(KEY_VAR, os(jwt.clone()))];
+    let cases = vec![
+        case(
+            "no `--`",
+            key(),
+            &["exec", "--validate", "offline", "conda", "install", "x"],
+            125,
+            "put the command and its own options after `--`",
+        ),
+        case(
+            "an option meant for the command",
+            key(),
+            &["exec", "--validate", "offline", "--yes", "--", "true"],
+            125,
+            "options before `--` are anaconda-ci-auth's",
+        ),
+        case(
+            "no command",
+            key(),
+            &["exec", "--validate", "offline"],
+            125,
+            "no command given to run",
+        ),
+        case(
+            "a command line as one argument",
+            key(),
+            &["exec", "--validate", "offline", "--", "conda install x"],
+            127,
+            "-- sh -c 'conda install x'",
+        ),
+        case(
+            "a shell builtin",
+            key(),
+            &["exec", "--validate", "offline", "--", "source", "env.sh"],
+            127,
+            "`source` is a shell builtin",
+        ),
+        case(
+            "exec's own failure: no key",
+            vec![],
+            &["exec", "--validate", "offline", "--", "true"],
+            125,
+            "(key-missing, exit code 3 outside exec)",
+        ),
+        case(
+            "exec's own failure: a bad key",
+            vec![(KEY_VAR, os(format!("Bearer {jwt}")))],
+            &["exec", "--", "true"],
+            125,
+            "(key-malformed, exit code 4 outside exec)",
+        ),
+        case(
+            "exec's own failure: a bare duration",
+            key(),
+            &["exec", "--timeout", "5", "--", "true"],
+            125,
+            "(usage, exit code 2 outside exec)",
+        ),
+        case(
+            "the command's own exit 4 passes through",
+            key(),
+            &[
+                "exec",
+                "--validate",
+                "offline",
+                "--",
+                "sh",
+                "-c",
+                "echo own >&2; exit 4",
+            ],
+            4,
+            "own",
+        ),
+    ];
+    run_table(cases, &[]);
+}
+
+#[test]
+fn exec_json_reports_every_ending() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    let plain = sb.path().join("not-executable");
+    std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+    let plain = plain.to_str().unwrap().to_owned();
+    let offline = ["--json", "exec", "--validate", "offline", "--"];
+    for (cmd, code, started) in [
+        (vec!["true"], 0, true),
+        (vec!["sh", "-c", "exit 3"], 3, true),
+        (vec!["no-such-command-x"], 127, false),
+        (vec![plain.as_str()], 126, false),
+    ] {
+        let out = sb.cmd(offline).args(&cmd).key(&key).run();
+        out.code(code);
+        let last = out.stdout().lines().last().unwrap_or_default().to_owned();
+        let report: serde_json::Value = serde_json::from_str(&last).unwrap();
+        assert_eq!(report["exit_code"], code, "{cmd:?}: {last}");
+        assert_eq!(report["started"], started, "{cmd:?}: {last}");
+        assert_eq!(report["command"], cmd[0], "{cmd:?}: {last}");
+    }
+    // exec's own failure: 125, with the class and its usual code in the report.
+    let out = sb.cmd(offline).arg("true").run();
+    out.code(125);
+    let report = out.json();
+    assert_eq!(report["error"]["kind"], "key-missing");
+    assert_eq!(report["error"]["exit_code"], 125);
+    assert_eq!(report["error"]["kind_exit_code"], 3);
+    assert!(walk(&sb.tmpdir()).is_empty());
+}
+
+// `--help` says where the key is read from, how to write durations, and every exit code.
+#[test]
+fn help_states_key_source_durations_and_exit_codes() {
+    let sb = Sandbox::new();
+    let out = sb.cmd(["--help"]).run();
+    let help = out.success().stdout();
+    assert!(
+        help.contains("by default the variable ANACONDA_AUTH_API_KEY, then the file"),
+        "{help}"
+    );
+    assert!(help.contains("a number and a unit, s, m, h, d or w"), "{help}");
+    for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 125] {
+        let row = format!("\n  {code:<6} ");
+        assert!(
+            help.contains(&row),
+            "exit code {code} missing from --help:\n{help}"
+        );
+    }
+    assert!(
+        help.contains("exits\n125 when it fails itself") || help.contains("exits 125 when it fails itself"),
+        "{help}"
+    );
+    let setup = sb.cmd(["setup", "--help"]).run();
+    setup
+        .success()
+        .stdout_has("[default: ANACONDA_AUTH_API_KEY, then the");
 }
