@@ -91,14 +91,10 @@ fn pasted_wrongly(value: &str, source: &str) -> Option<Error> {
             "store the key in the secret without the surrounding quotes (YAML and shell quoting is not part of the value)",
         );
     }
-    let lower = value.get(..7).map(str::to_ascii_lowercase);
-    if lower
-        .as_deref()
-        .is_some_and(|p| p.starts_with("bearer") && p[6..].starts_with(char::is_whitespace))
-    {
+    if let Some(scheme) = auth_scheme(value) {
         return err(
-            "starts with `Bearer `, the HTTP authorization scheme",
-            "store only the key in the secret: remove the `Bearer ` prefix",
+            &format!("starts with `{scheme} `, an HTTP authorization scheme"),
+            &format!("store only the key in the secret: remove the `{scheme} ` prefix"),
         );
     }
     if is_assignment(value) {
@@ -120,6 +116,15 @@ fn pasted_wrongly(value: &str, source: &str) -> Option<Error> {
         );
     }
     None
+}
+
+/// The HTTP authorization scheme a value starts with (`Bearer <key>` copied from a header).
+fn auth_scheme(value: &str) -> Option<&'static str> {
+    let (word, rest) = value.split_once(char::is_whitespace)?;
+    let scheme = ["Bearer", "Token", "Basic"]
+        .into_iter()
+        .find(|s| s.eq_ignore_ascii_case(word))?;
+    (!rest.trim().is_empty()).then_some(scheme)
 }
 
 /// `NAME=value` or `export NAME=value`, where the value does not start with `=` (so standard

@@ -435,8 +435,23 @@ fn tls_error(problem: TlsProblem, url: &str, e: &reqwest::Error) -> Error {
 fn permanent_connect_error(e: &reqwest::Error, parsed: &reqwest::Url, url: &str) -> Option<Error> {
     let host = parsed.host_str().unwrap_or_default();
     let mut src: Option<&dyn std::error::Error> = Some(e);
+    // hyper's "tunnel error": what failed was the connection to the proxy.
+    let mut via_proxy = false;
     while let Some(s) = src {
         let text = s.to_string().to_ascii_lowercase();
+        via_proxy |= text.contains("tunnel error");
+        if via_proxy && (is_no_such_name(&text) || refused(s)) {
+            let what = if is_no_such_name(&text) {
+                "its host name does not exist"
+            } else {
+                "it refused the connection"
+            };
+            return Some(
+                Error::new(Kind::Unreachable, format!("cannot reach `{url}` through the proxy: {what}"))
+                    .cause(redacted_cause(e))
+                    .hint("check the proxy address in HTTPS_PROXY / https_proxy / ALL_PROXY, or list the API host in NO_PROXY"),
+            );
+        }
         if is_no_such_name(&text) {
             return Some(
                 Error::new(
@@ -448,10 +463,7 @@ fn permanent_connect_error(e: &reqwest::Error, parsed: &reqwest::Url, url: &str)
                 .hint("where names are only resolved by a proxy, set HTTPS_PROXY (and NO_PROXY); if HTTPS_PROXY is set, check its host name"),
             );
         }
-        let refused = s
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
-        if refused && !is_loopback(parsed) {
+        if refused(s) && !is_loopback(parsed) {
             return Some(
                 Error::new(Kind::Unreachable, format!("cannot reach `{url}`: the connection was refused"))
                     .cause(redacted_cause(e))
@@ -461,6 +473,11 @@ fn permanent_connect_error(e: &reqwest::Error, parsed: &reqwest::Url, url: &str)
         src = s.source();
     }
     None
+}
+
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
 }
 
 /// getaddrinfo's "no such name" on Linux (EAI_NONAME, EAI_NODATA), macOS and Windows; not

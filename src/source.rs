@@ -128,7 +128,10 @@ fn from_variable(name: &str, value: &str) -> Result<Sourced> {
 fn file_variable(value: &str) -> Option<PathBuf> {
     let looks_like_path = value.contains('/') || value.contains('\\');
     let path = PathBuf::from(value.trim());
-    (looks_like_path && !jwt::looks_like_key(value) && path.is_file()).then_some(path)
+    // An absolute path is never a key (a JWT starts with `eyJ`): when the file is missing, say
+    // so instead of judging the path as a key.
+    let absolute = value.trim().starts_with('/');
+    (looks_like_path && !jwt::looks_like_key(value) && (absolute || path.is_file())).then_some(path)
 }
 
 fn missing_env(name: &str, presence: Presence) -> Error {

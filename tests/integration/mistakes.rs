@@ -139,6 +139,20 @@ fn key_mistakes_are_named_with_their_fix() {
             "remove the `Bearer ` prefix",
         ),
         case(
+            "Token scheme",
+            key(format!("Token {jwt}")),
+            none,
+            4,
+            "remove the `Token ` prefix",
+        ),
+        case(
+            "a path that does not exist",
+            key("/builds/group/project.tmp/ANACONDA_AUTH_API_KEY".into()),
+            offline,
+            3,
+            "failed to read the API key from `/builds/group/project.tmp/ANACONDA_AUTH_API_KEY`",
+        ),
+        case(
             "NAME=",
             key(format!("ANACONDA_API_KEY={jwt}")),
             none,
@@ -393,6 +407,17 @@ fn ci_context_mistakes_fail_closed() {
             8,
             "RUNNER_TEMP is not valid UTF-8",
         ),
+        case(
+            "GitLab merge request without the target project",
+            vec![
+                (KEY_VAR, os(jwt.clone())),
+                ("GITLAB_CI", os("true")),
+                ("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", os("7")),
+            ],
+            setup,
+            2,
+            "so a fork cannot be ruled out",
+        ),
     ];
     run_table(cases, &[]);
     assert!(!std::path::Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff-not-utf8")).exists());
@@ -464,6 +489,19 @@ fn permanent_network_failures_fail_fast_with_a_hint() {
                 "the connection was refused",
             ),
             "check the host and port",
+        ),
+        (
+            case(
+                "a proxy that does not exist",
+                vec![
+                    (KEY_VAR, os(jwt.clone())),
+                    ("HTTPS_PROXY", os("http://proxy.invalid:3128")),
+                ],
+                &["validate", "--timeout", "30s"],
+                7,
+                "through the proxy: its host name does not exist",
+            ),
+            "check the proxy address in HTTPS_PROXY",
         ),
     ];
     for (c, hint) in cases {
