@@ -877,3 +877,32 @@ fn help_states_key_source_durations_and_exit_codes() {
         .success()
         .stdout_has("[default: ANACONDA_AUTH_API_KEY, then the");
 }
+
+// exec's own failure after the command ran (its directory could not be removed) is 125 too,
+// naming the command's exit code and the failure class.
+#[test]
+fn exec_failing_to_clean_up_after_the_command_exits_125() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    let sabotage =
+        r#"d=$(dirname "$CONDARC"); rm "$d/state.json"; mkdir "$d/state.json"; touch "$d/state.json/x""#;
+    let out = sb
+        .cmd([
+            "--json",
+            "exec",
+            "--validate",
+            "offline",
+            "--",
+            "sh",
+            "-c",
+            sabotage,
+        ])
+        .key(&key)
+        .run();
+    out.code(125)
+        .stderr_has("`sh` exited with 0, but the job directory could not be removed")
+        .stderr_has("(filesystem, exit code 8 outside exec)");
+    let report = out.json();
+    assert_eq!(report["error"]["exit_code"], 125);
+    assert_eq!(report["error"]["kind_exit_code"], 8);
+}
