@@ -129,9 +129,13 @@ fn warnings(
 /// (its merges left, so a user's keyring and mamba's file hold only the new entries) before the
 /// new one is written, instead of being orphaned. Returns the environment as it was before the
 /// earlier setup exported anything, which the new one starts from.
+///
+/// The job id finds it only where one job at a time uses the parent directory (GitHub's
+/// RUNNER_TEMP, GitLab's project `.tmp`): in a shared TMPDIR, parallel stages of one Jenkins build
+/// share the id, and each keeps its own setup.
 fn replace_earlier_setups(ctx: &Ctx, args: &SetupArgs) -> Result<crate::env::Env> {
-    let (parent, _) = ctx.platform.job_parent(&ctx.env)?;
-    let job_id = ctx.platform.job_id(&ctx.env);
+    let (parent, exclusive) = ctx.platform.job_parent(&ctx.env)?;
+    let job_id = ctx.platform.job_id(&ctx.env).filter(|_| exclusive);
     let except = args.dir.as_deref();
     let mut env = ctx.env.clone();
     let state = ctx.env.path(names::STATE);

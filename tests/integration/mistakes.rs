@@ -587,26 +587,53 @@ fn a_second_setup_in_the_same_job_replaces_the_first() {
     assert_eq!(std::fs::read_to_string(&keyring).unwrap(), "{}");
     assert!(!dir2.exists());
 
-    // A new shell of the same CI job (no state variable) finds the earlier setup by the job id.
-    let jenkins = [
-        ("JENKINS_URL", "http://ci.example"),
-        ("BUILD_TAG", "jenkins-job-7"),
+    // A new shell of the same CI job (no state variable) finds the earlier setup by the job id
+    // where the job has the directory to itself (GitHub's RUNNER_TEMP).
+    let runner = sb.path().join("runner");
+    std::fs::create_dir_all(&runner).unwrap();
+    let runner_s = runner.to_str().unwrap();
+    let github_env = runner.join("github_env");
+    let github = [
+        ("GITHUB_ACTIONS", "true"),
+        ("RUNNER_TEMP", runner_s),
+        ("GITHUB_ENV", github_env.to_str().unwrap()),
+        ("GITHUB_RUN_ID", "42"),
+        ("GITHUB_JOB", "build"),
     ];
     let one = sb
         .cmd(["--json", "setup", "--validate", "offline"])
         .key(&first)
-        .envs(&jenkins)
+        .envs(&github)
         .run();
     let dir1 = std::path::PathBuf::from(one.success().json()["dir"].as_str().unwrap().to_owned());
     let two = sb
         .cmd(["--json", "setup", "--validate", "offline"])
         .key(&second)
-        .envs(&jenkins)
+        .envs(&github)
         .run();
     two.success().stderr_has("replacing the earlier setup");
     assert!(!dir1.exists());
     assert!(std::fs::read_to_string(&mamba).unwrap().contains(&second));
-    sb.cmd(["cleanup"]).envs(&jenkins).run().success();
+    sb.cmd(["cleanup"]).envs(&github).run().success();
+    assert_eq!(std::fs::read_to_string(&mamba).unwrap(), original);
+    assert!(walk(&runner).iter().all(|p| p == &github_env));
+
+    // In a shared TMPDIR (parallel stages of one Jenkins build share BUILD_TAG), a setup in
+    // another shell is not this shell's to replace.
+    let jenkins = [
+        ("JENKINS_URL", "http://ci.example"),
+        ("BUILD_TAG", "jenkins-job-7"),
+    ];
+    let setup = ["--json", "setup", "--validate", "offline"];
+    let one = sb.cmd(setup).key(&first).envs(&jenkins).run();
+    let one = one.success().json();
+    let two = sb.cmd(setup).key(&first).envs(&jenkins).run();
+    two.success().stderr_lacks("replacing");
+    let two = two.json();
+    assert!(std::path::Path::new(one["dir"].as_str().unwrap()).exists());
+    for json in [&one, &two] {
+        sb.cmd(["cleanup"]).envs_os(&later_step_env(json)).run().success();
+    }
     assert_eq!(std::fs::read_to_string(&mamba).unwrap(), original);
     assert!(walk(&sb.tmpdir()).is_empty());
 }
