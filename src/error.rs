@@ -1,4 +1,5 @@
 //! Errors: one type, a failure class per documented exit code, and a next step for every error.
+//! Also the exit-code tables (README, `--help`) and `exec`'s own code, 125.
 //!
 //! Messages are lowercase, name the thing that failed, and never contain the key: they are built
 //! from our own text and paths, and `ui` passes everything through the redactor before printing.

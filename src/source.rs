@@ -128,10 +128,14 @@ fn from_variable(name: &str, value: &str) -> Result<Sourced> {
 fn file_variable(value: &str) -> Option<PathBuf> {
     let looks_like_path = value.contains('/') || value.contains('\\');
     let path = PathBuf::from(value.trim());
-    // An absolute path is never a key (a JWT starts with `eyJ`): when the file is missing, say
-    // so instead of judging the path as a key.
-    let absolute = value.trim().starts_with('/');
-    (looks_like_path && !jwt::looks_like_key(value) && (absolute || path.is_file())).then_some(path)
+    // An absolute path in an existing directory (a GitLab File variable whose file is gone) is
+    // never a key, which starts with `eyJ`: say the file is missing instead of judging the path
+    // as a key. Other values are never echoed as paths.
+    let in_a_dir = path.is_absolute()
+        && path
+            .parent()
+            .is_some_and(|d| d != std::path::Path::new("/") && d.is_dir());
+    (looks_like_path && !jwt::looks_like_key(value) && (in_a_dir || path.is_file())).then_some(path)
 }
 
 fn missing_env(name: &str, presence: Presence) -> Error {

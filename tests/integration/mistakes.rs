@@ -147,10 +147,10 @@ fn key_mistakes_are_named_with_their_fix() {
         ),
         case(
             "a path that does not exist",
-            key("/builds/group/project.tmp/ANACONDA_AUTH_API_KEY".into()),
+            key("/tmp/ANACONDA_AUTH_API_KEY-gone".into()),
             offline,
             3,
-            "failed to read the API key from `/builds/group/project.tmp/ANACONDA_AUTH_API_KEY`",
+            "failed to read the API key from `/tmp/ANACONDA_AUTH_API_KEY-gone`",
         ),
         case(
             "NAME=",
