@@ -169,6 +169,19 @@ fn not_utf8(what: &str) -> Error {
 }
 
 fn read_file(path: &std::path::Path) -> Result<String> {
+    if path.is_dir() {
+        return Err(Error::new(
+            Kind::KeyMissing,
+            format!(
+                "`{}` is a directory, not a file holding the API key",
+                path.display()
+            ),
+        )
+        .hint(format!(
+            "name the file itself, e.g. --api-key-file {}",
+            path.join(names::API_KEY).display()
+        )));
+    }
     let file = std::fs::File::open(path).map_err(|e| {
         Error::new(
             Kind::KeyMissing,

@@ -97,6 +97,13 @@ fn key_mistakes_are_named_with_their_fix() {
             "`MY_KEY` is set but empty",
         ),
         case(
+            "a key file that is a directory",
+            vec![],
+            &["validate", "--api-key-file", "/tmp"],
+            3,
+            "`/tmp` is a directory, not a file holding the API key",
+        ),
+        case(
             "unset, named",
             vec![],
             &["validate", "--api-key-env", "MY_KEY"],
