@@ -940,3 +940,51 @@ fn exec_failing_to_clean_up_after_the_command_exits_125() {
     assert_eq!(report["error"]["exit_code"], 125);
     assert_eq!(report["error"]["kind_exit_code"], 8);
 }
+
+// An API URL that cannot work is a usage error before any request, never a retry loop.
+#[test]
+fn api_urls_that_cannot_work_are_refused_at_once() {
+    let jwt = canary();
+    let key = || vec![(KEY_VAR, os(jwt.clone()))];
+    let cases = vec![
+        case(
+            "not a URL",
+            key(),
+            &["validate", "--api-url", "anaconda.com/api"],
+            2,
+            "is not a valid URL",
+        ),
+        case(
+            "another scheme",
+            key(),
+            &["validate", "--api-url", "ftp://anaconda.com"],
+            2,
+            "scheme `ftp` is not supported",
+        ),
+        case(
+            "plain http to another host",
+            key(),
+            &["setup", "--api-url", "http://anaconda.com"],
+            2,
+            "refusing to send the key over plain http",
+        ),
+        case(
+            "from the variable",
+            vec![
+                (KEY_VAR, os(jwt.clone())),
+                ("ANACONDA_CI_AUTH_API_URL", os("ftp://x.example")),
+            ],
+            &["validate"],
+            2,
+            "is not supported",
+        ),
+        case(
+            "a domain that is not one",
+            key(),
+            &["validate", "--domain", "https://anaconda.com/x y"],
+            2,
+            "--domain",
+        ),
+    ];
+    run_table(cases, &[]);
+}
