@@ -442,7 +442,7 @@ fn permanent_connect_error(e: &reqwest::Error, parsed: &reqwest::Url, url: &str)
         via_proxy |= text.contains("tunnel error");
         if via_proxy && (is_no_such_name(&text) || refused(s)) {
             let what = if is_no_such_name(&text) {
-                "its host name does not exist"
+                "its host name does not resolve"
             } else {
                 "it refused the connection"
             };
@@ -456,7 +456,7 @@ fn permanent_connect_error(e: &reqwest::Error, parsed: &reqwest::Url, url: &str)
             return Some(
                 Error::new(
                     Kind::Unreachable,
-                    format!("cannot reach `{url}`: the host name `{host}` does not exist (DNS lookup failed)"),
+                    format!("cannot reach `{url}`: the host name `{host}` does not resolve (DNS answers that there is no such name)"),
                 )
                 .cause(redacted_cause(e))
                 .hint("check --domain and --api-url (ANACONDA_AUTH_DOMAIN, ANACONDA_CI_AUTH_API_URL) for a typo")
