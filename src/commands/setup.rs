@@ -148,6 +148,9 @@ fn replace_earlier_setups(ctx: &Ctx, args: &SetupArgs) -> Result<crate::env::Env
         for w in &undone.warnings {
             ui::warn(w);
         }
+        // Later steps must not keep the earlier key where the new setup exports none (GitHub).
+        ctx.platform
+            .forget(&ctx.env, rec.env.contains_key(names::API_KEY), &rec.restore_env)?;
         env = env.before_job(&rec.env, &rec.restore_env);
     }
     Ok(env)

@@ -347,6 +347,17 @@ fn ci_context_mistakes_fail_closed() {
             "GITHUB_ENV is not set",
         ),
         case(
+            "GITHUB_ENV in a directory that does not exist",
+            vec![
+                (KEY_VAR, os(jwt.clone())),
+                ("GITHUB_ACTIONS", os("true")),
+                ("GITHUB_ENV", os("/nonexistent-runner/env")),
+            ],
+            setup,
+            8,
+            "failed to append to `/nonexistent-runner/env`",
+        ),
+        case(
             "pull_request_target, event file missing",
             github("pull_request_target", Some(path(&runner.join("missing.json")))),
             setup,
@@ -987,4 +998,57 @@ fn api_urls_that_cannot_work_are_refused_at_once() {
         ),
     ];
     run_table(cases, &[]);
+}
+
+/// The last value `$GITHUB_ENV` gives `name` (its `NAME<<DELIM` entries).
+fn github_env_value(file: &std::path::Path, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut value = None;
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(delim) = l.strip_prefix(&format!("{name}<<")) {
+            let end = lines[i + 1..].iter().position(|x| *x == delim).unwrap();
+            value = Some(lines[i + 1..i + 1 + end].join("\n"));
+        }
+    }
+    value
+}
+
+// A second setup that exports no key (keyring mode) after one that did (env mode): later steps
+// must not keep the first key.
+#[test]
+fn a_replaced_setup_takes_back_the_key_it_exported() {
+    let sb = Sandbox::new();
+    let runner = sb.path().join("runner");
+    std::fs::create_dir_all(&runner).unwrap();
+    let github_env = runner.join("github_env");
+    sb.allow_secret_in(
+        &github_env,
+        "the runner's GITHUB_ENV: in env mode the key must reach later steps",
+    );
+    let github = [
+        ("GITHUB_ACTIONS", "true"),
+        ("RUNNER_TEMP", runner.to_str().unwrap()),
+        ("GITHUB_ENV", github_env.to_str().unwrap()),
+        ("GITHUB_RUN_ID", "43"),
+        ("GITHUB_JOB", "build"),
+    ];
+    let key = sb.canary();
+    sb.cmd(["setup", "--validate", "offline", "--mode", "env"])
+        .key(&key)
+        .envs(&github)
+        .run()
+        .success();
+    assert_eq!(
+        github_env_value(&github_env, KEY_VAR).as_deref(),
+        Some(key.as_str())
+    );
+    sb.cmd(["setup", "--validate", "offline"])
+        .key(&key)
+        .envs(&github)
+        .run()
+        .success()
+        .stderr_has("replacing the earlier setup");
+    assert_eq!(github_env_value(&github_env, KEY_VAR).as_deref(), Some(""));
+    sb.cmd(["cleanup"]).envs(&github).run().success();
 }
