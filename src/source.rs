@@ -46,26 +46,7 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
         });
     }
     if args.api_key_stdin {
-        let mut buf = String::new();
-        std::io::stdin()
-            .take(MAX_READ)
-            .read_to_string(&mut buf)
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::InvalidData {
-                    return not_utf8("standard input");
-                }
-                Error::new(Kind::KeyMissing, "failed to read the API key from standard input")
-                    .cause(e)
-                    .hint(
-                        "pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`",
-                    )
-            })?;
-        let source = "standard input".to_owned();
-        return Ok(Sourced {
-            key: jwt::sanitize(buf, &source)?,
-            source,
-            env_name: None,
-        });
+        return from_stdin();
     }
     let presence = env.presence(names::API_KEY);
     match presence {
@@ -104,6 +85,36 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
 /// Why a variable mapped from a CI secret is empty.
 const EMPTY_HINT: &str = "the CI secret it is mapped from is empty, misspelt in the mapping, or not given to this job \
      (secrets are not given to jobs started from forks; GitLab protected variables only reach protected branches)";
+
+/// The key piped into standard input (never typed at a terminal).
+fn from_stdin() -> Result<Sourced> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        // Reading would wait for someone to type the key, and echo it.
+        return Err(Error::new(
+            Kind::KeyMissing,
+            "--api-key-stdin: standard input is a terminal, not the key piped in",
+        )
+        .hint("pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`, or use --api-key-env NAME"));
+    }
+    let mut buf = String::new();
+    std::io::stdin()
+        .take(MAX_READ)
+        .read_to_string(&mut buf)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                return not_utf8("standard input");
+            }
+            Error::new(Kind::KeyMissing, "failed to read the API key from standard input")
+                .cause(e)
+                .hint("pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`")
+        })?;
+    let source = "standard input".to_owned();
+    Ok(Sourced {
+        key: jwt::sanitize(buf, &source)?,
+        source,
+        env_name: None,
+    })
+}
 
 /// The key from a variable, or from the file it names: a GitLab File-type variable holds the
 /// path of a temporary file with the value.

@@ -1052,3 +1052,17 @@ fn a_replaced_setup_takes_back_the_key_it_exported() {
     assert_eq!(github_env_value(&github_env, KEY_VAR).as_deref(), Some(""));
     sb.cmd(["cleanup"]).envs(&github).run().success();
 }
+
+// Regression: `--api-key-stdin` from a terminal waited for the key to be typed (and echoed).
+#[test]
+fn api_key_stdin_from_a_terminal_is_refused() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd(["validate", "--validate", "offline", "--api-key-stdin"])
+        .stdin_tty()
+        .timeout(std::time::Duration::from_secs(10))
+        .run();
+    out.code(3)
+        .stderr_has("standard input is a terminal")
+        .stderr_has("pipe the key in");
+}
