@@ -128,6 +128,16 @@ pub(crate) enum Found {
 
 /// Looks at `state`: a record (checked), nothing, or a directory of someone else's files.
 pub(crate) fn find(state: &Path) -> Result<Found> {
+    if std::fs::symlink_metadata(state).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::new(
+            Kind::Usage,
+            format!("`{}` is a directory, not a state file", state.display()),
+        )
+        .hint(format!(
+            "pass the job directory with --dir, or its state file with --state {}",
+            state.join(layout::STATE).display()
+        )));
+    }
     if std::fs::symlink_metadata(state).is_ok() {
         return Record::load(state).map(|r| Found::Record(Box::new(r)));
     }

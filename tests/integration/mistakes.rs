@@ -735,6 +735,20 @@ fn state_mistakes_are_named_and_cleanup_is_idempotent() {
             "ANACONDA_CI_AUTH_STATE names `",
         ),
         case(
+            "cleanup, --state naming a directory",
+            vec![],
+            &["cleanup", "--state", foreign_s],
+            2,
+            "is a directory, not a state file",
+        ),
+        case(
+            "status, the variable naming a directory",
+            state_var(foreign_s),
+            &["status"],
+            2,
+            "pass the job directory with --dir",
+        ),
+        case(
             "status, nothing given",
             vec![],
             &["status"],
