@@ -16,7 +16,7 @@ check_inputs() {
   check_input VALIDATE '^(online|offline|none)?$' 'empty, online, offline or none'
   check_input API_URL '^(https?://[^[:space:]]+)?$' 'empty or a URL like https://anaconda.com'
   check_input REGISTER '^(true|false)?$' 'empty, true or false'
-  check_input MIN_VALIDITY '^([0-9]+[smhdw]?)?$' 'empty or a duration like 7d, 12h, 30m or 3600'
+  check_input MIN_VALIDITY '^([0-9]+[smhdw])?$' 'empty or a duration with a unit (s, m, h, d or w): add a unit, e.g. 7d'
   check_input ALLOW_UNTRUSTED_TRIGGER '^(true|false)?$' 'empty, true or false'
   check_input SUMMARY '^(true|false)?$' 'empty, true or false'
   check_input CLIENTS '^([A-Za-z]+( *, *[A-Za-z]+)*)?$' 'empty or a comma-separated list like conda,pixi'

@@ -8,12 +8,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn an Anaconda API key from a CI secret into an authenticated conda job, without printing it.
 #[derive(Debug, Parser)]
-#[command(name = "anaconda-ci-auth", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "anaconda-ci-auth",
+    version,
+    about,
+    long_about = None,
+    max_term_width = 100,
+    after_long_help = after_long_help()
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--help`'s closing section: where the key is read from, how durations are written, and the
+/// exit codes (from [`crate::error::Kind`], so the list cannot drift).
+fn after_long_help() -> String {
+    format!(
+        "Key source (never an argument): --api-key-env NAME, --api-key-file PATH or --api-key-stdin; \
+         by default the variable ANACONDA_AUTH_API_KEY, then the file \
+         $ANACONDA_SECRETS_DIR/ANACONDA_AUTH_API_KEY (ANACONDA_SECRETS_DIR defaults to /run/secrets).\n\n\
+         Durations (--min-validity, --timeout, --max-age): a number and a unit, s, m, h, d or w \
+         (90s, 30m, 12h, 7d, 2w); a number without a unit is refused.\n\n{}\n{}",
+        crate::error::exit_code_help(),
+        crate::error::EXEC_RULE.replace('`', "")
+    )
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +95,8 @@ pub(crate) enum CiArg {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Key source (never the key itself)")]
 pub(crate) struct KeyArgs {
-    /// Read the key from this environment variable
+    /// Read the key from this environment variable [default: ANACONDA_AUTH_API_KEY, then the
+    /// file $ANACONDA_SECRETS_DIR/ANACONDA_AUTH_API_KEY, default directory /run/secrets]
     #[arg(long, value_name = "NAME", conflicts_with_all = ["api_key_file", "api_key_stdin"])]
     pub(crate) api_key_env: Option<String>,
     /// Read the key from this file (GitLab file variables, /run/secrets/...)
@@ -101,7 +123,7 @@ pub(crate) struct ValidationArgs {
     /// How to validate the key [default: online; env: ANACONDA_CI_AUTH_VALIDATE]
     #[arg(long, value_enum)]
     pub(crate) validate: Option<ValidateMode>,
-    /// Fail if the key expires sooner than this (e.g. 7d, 12h, 3600) [env: ANACONDA_CI_AUTH_MIN_VALIDITY]
+    /// Fail if the key expires sooner than this (e.g. 7d, 12h; a unit is required) [env: ANACONDA_CI_AUTH_MIN_VALIDITY]
     #[arg(long, value_name = "DURATION")]
     pub(crate) min_validity: Option<String>,
     /// The anaconda-auth site domain the key belongs to [default: anaconda.com; env: ANACONDA_AUTH_DOMAIN]
@@ -113,7 +135,7 @@ pub(crate) struct ValidationArgs {
     /// Extra CA certificates (PEM) to trust; SSL_CERT_FILE and REQUESTS_CA_BUNDLE are also read
     #[arg(long, value_name = "PATH")]
     pub(crate) ca_bundle: Option<PathBuf>,
-    /// Total time allowed for online validation, retries included
+    /// Total time allowed for online validation, retries included (e.g. 60s, 2m)
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub(crate) timeout: String,
 }
@@ -266,7 +288,7 @@ pub(crate) struct CleanupArgs {
     /// Also remove stale job directories left by crashed or timed-out jobs
     #[arg(long)]
     pub(crate) sweep: bool,
-    /// With --sweep: in shared temporary directories, how old a job directory must be to count as stale
+    /// With --sweep: in shared temporary directories, how old a job directory must be to count as stale (e.g. 24h)
     #[arg(long, value_name = "DURATION", default_value = "24h")]
     pub(crate) max_age: String,
     /// With --sweep: the directory to sweep (default: the CI platform's job-directory parent)

@@ -17,14 +17,7 @@ fn root() -> PathBuf {
 }
 
 fn exit_code_table() -> String {
-    let mut out = String::from("| code | meaning |\n| --- | --- |\n| 0 | success |\n");
-    for k in Kind::ALL {
-        out.push_str(&format!("| {} | {} |\n", k.exit_code(), k.meaning()));
-    }
-    out.push_str(
-        "| other | `exec`: the command's exit code, 128+N when it was killed by signal N, 127 when it was not found, 126 when it could not be run |\n",
-    );
-    out
+    crate::error::exit_code_markdown()
 }
 
 fn environment_reference() -> String {

@@ -266,6 +266,17 @@ pub(crate) const REFERENCE: &[(&str, &str, &str)] = &[
 #[derive(Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
+    /// Variables whose value is not valid UTF-8 (not in `vars`): named in errors, never read.
+    not_utf8: std::collections::BTreeSet<String>,
+}
+
+/// What a variable holds, for the errors that tell unset, empty and unreadable apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Presence {
+    Unset,
+    Empty,
+    NotUtf8,
+    Set,
 }
 
 impl Env {
@@ -275,11 +286,19 @@ impl Env {
         reason = "the one place that reads the environment"
     )]
     pub fn capture() -> Self {
-        Self {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+        let mut env = Self::default();
+        for (k, v) in std::env::vars_os() {
+            let Ok(k) = k.into_string() else { continue };
+            match v.into_string() {
+                Ok(v) => {
+                    env.vars.insert(k, v);
+                }
+                Err(_) => {
+                    env.not_utf8.insert(k);
+                }
+            }
         }
+        env
     }
 
     #[cfg(test)]
@@ -289,7 +308,30 @@ impl Env {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            not_utf8: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Marks `name` as holding a value that is not valid UTF-8.
+    #[cfg(test)]
+    pub(crate) fn with_not_utf8(mut self, name: &str) -> Self {
+        self.not_utf8.insert(name.to_owned());
+        self
+    }
+
+    /// Whether `name` is unset, empty, not UTF-8 or set.
+    pub(crate) fn presence(&self, name: &str) -> Presence {
+        match self.vars.get(name) {
+            Some(v) if v.is_empty() => Presence::Empty,
+            Some(_) => Presence::Set,
+            None if self.not_utf8.contains(name) => Presence::NotUtf8,
+            None => Presence::Unset,
+        }
+    }
+
+    /// The first of `names` whose value is not valid UTF-8.
+    pub(crate) fn first_not_utf8<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
+        names.iter().copied().find(|n| self.not_utf8.contains(*n))
     }
 
     /// The value of `name`, if set (set to the empty string counts as unset).
@@ -313,11 +355,52 @@ impl Env {
         self.path("HOME").or_else(|| self.path("USERPROFILE"))
     }
 
-    pub(crate) fn temp_dir(&self) -> PathBuf {
-        self.path("TMPDIR")
-            .or_else(|| self.path("TEMP"))
-            .unwrap_or_else(std::env::temp_dir)
+    /// This environment as it was before a job exported `exported`: each variable put back to
+    /// the value in `restore`, or removed.
+    pub(crate) fn before_job(
+        &self,
+        exported: &BTreeMap<String, String>,
+        restore: &BTreeMap<String, String>,
+    ) -> Self {
+        let mut env = self.clone();
+        for var in exported.keys().map(String::as_str).chain([names::STATE]) {
+            match restore.get(var) {
+                Some(v) => env.vars.insert(var.to_owned(), v.clone()),
+                None => env.vars.remove(var),
+            };
+        }
+        env
     }
+
+    /// Where temporary job directories go: `TMPDIR`, `TEMP`, or the system's default.
+    pub(crate) fn temp_dir(&self) -> crate::error::Result<PathBuf> {
+        for name in ["TMPDIR", "TEMP"] {
+            if let Some(p) = self.path(name) {
+                return Ok(p);
+            }
+            if self.presence(name) == Presence::NotUtf8 {
+                return Err(not_utf8_dir(name));
+            }
+        }
+        Ok(std::env::temp_dir())
+    }
+
+    /// Fails when one of `names` (directories job directories would go under) is not UTF-8.
+    pub(crate) fn require_utf8(&self, names: &[&str]) -> crate::error::Result<()> {
+        self.first_not_utf8(names)
+            .map_or(Ok(()), |n| Err(not_utf8_dir(n)))
+    }
+}
+
+/// A directory variable whose value is not UTF-8: the record names every path it writes, as text.
+fn not_utf8_dir(name: &str) -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::Kind::Filesystem,
+        format!("{name} is not valid UTF-8: job directories cannot be created under it"),
+    )
+    .hint(format!(
+        "set {name} to a directory whose path is UTF-8 text, e.g. {name}=/tmp"
+    ))
 }
 
 impl std::fmt::Debug for Env {

@@ -1,4 +1,5 @@
 //! Errors: one type, a failure class per documented exit code, and a next step for every error.
+//! Also the exit-code tables (README, `--help`) and `exec`'s own code, 125.
 //!
 //! Messages are lowercase, name the thing that failed, and never contain the key: they are built
 //! from our own text and paths, and `ui` passes everything through the redactor before printing.
@@ -29,8 +30,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    /// Every kind, in exit-code order (for the generated exit-code table).
-    #[cfg(test)]
+    /// Every kind, in exit-code order (for the generated exit-code tables).
     pub(crate) const ALL: [Self; 9] = [
         Self::Internal,
         Self::Usage,
@@ -43,8 +43,7 @@ impl Kind {
         Self::Conda,
     ];
 
-    /// What the exit code means, for the documentation.
-    #[cfg(test)]
+    /// What the exit code means, for the documentation and `--help`.
     pub(crate) fn meaning(self) -> &'static str {
         match self {
             Self::Internal => "internal error (a bug)",
@@ -88,6 +87,59 @@ impl Kind {
             Self::Conda => "conda",
         }
     }
+}
+
+/// `exec`'s exit code when anaconda-ci-auth itself fails (before or after running the command),
+/// as `env`, `timeout` and `chroot` do: the command's own codes, 126 and 127 keep their meaning.
+pub(crate) const EXEC_FAILED: u8 = 125;
+
+/// What `exec` exits with besides the codes of [`Kind`]: (code, meaning), `None` for "any other".
+pub(crate) const EXEC_CODES: [(Option<u8>, &str); 2] = [
+    (
+        Some(EXEC_FAILED),
+        "`exec`: anaconda-ci-auth itself failed, before or after running the command; the message (and `kind_exit_code` in the `--json` report) names the failure class and its code from this table",
+    ),
+    (
+        None,
+        "`exec`: the command's exit code, 128+N when it was killed by signal N, 127 when it was not found, 126 when it could not be run",
+    ),
+];
+
+/// The rule behind `exec`'s exit codes, next to the table.
+pub(crate) const EXEC_RULE: &str = "Under `exec`, codes 1 to 9 are never anaconda-ci-auth's own: like `env`, `timeout` and \
+`chroot`, it exits 125 when it fails itself (a bad key, a usage error, a failed cleanup), so a \
+command that exits 3 to 9 cannot be mistaken for it; 126 and 127 keep the shell's meaning \
+(found but not executable, not found), and every other code is the command's.";
+
+/// The exit codes as a Markdown table (README, generated and checked by `cargo test docs`).
+#[cfg(test)]
+pub(crate) fn exit_code_markdown() -> String {
+    let mut out = String::from("| code | meaning |\n| --- | --- |\n| 0 | success |\n");
+    for k in Kind::ALL {
+        out.push_str(&format!("| {} | {} |\n", k.exit_code(), k.meaning()));
+    }
+    for (code, meaning) in EXEC_CODES {
+        let code = code.map_or_else(|| "other".to_owned(), |c| c.to_string());
+        out.push_str(&format!("| {code} | {meaning} |\n"));
+    }
+    out.push('\n');
+    out.push_str(&EXEC_RULE.replace("\n", " "));
+    out.push('\n');
+    out
+}
+
+/// The exit codes as plain text for `--help`.
+pub(crate) fn exit_code_help() -> String {
+    let plain = |s: &str| s.replace('`', "");
+    let mut out = String::from("Exit codes:\n  0      success\n");
+    for k in Kind::ALL {
+        out.push_str(&format!("  {:<6} {}\n", k.exit_code(), plain(k.meaning())));
+    }
+    for (code, meaning) in EXEC_CODES {
+        let code = code.map_or_else(|| "other".to_owned(), |c| c.to_string());
+        out.push_str(&format!("  {code:<6} {}\n", plain(meaning)));
+    }
+    out
 }
 
 /// An error with its class, a message, optional causes and the next steps to take.

@@ -32,7 +32,8 @@ pub(crate) const EXPIRY_WARNING_SECS: i64 = 14 * 24 * 3600;
 /// Trims surrounding whitespace (a secret stored with `echo` ends in a newline) and rejects values
 /// that cannot be a key. Never includes the value in the error.
 pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
-    let trimmed = raw.trim();
+    // A byte-order mark (a file saved by a Windows editor) is an encoding artefact, never part of a key.
+    let trimmed = raw.trim().trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
         return Err(Error::new(Kind::KeyMissing, format!("the API key from {source} is empty"))
             .hint("store the key in the CI secret without quotes; create one at https://anaconda.com/app/profile/api-keys"));
@@ -41,6 +42,9 @@ pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
         Error::new(Kind::KeyMalformed, format!("the API key from {source} contains {what}"))
             .hint("copy the key again from the Anaconda website; it is a single line of letters, digits, `-`, `_` and `.`")
     };
+    if let Some(err) = pasted_wrongly(trimmed, source) {
+        return Err(err);
+    }
     if trimmed.len() > MAX_KEY_LEN {
         return Err(bad(&format!(
             "more than {MAX_KEY_LEN} bytes; is it a file rather than a key?"
@@ -65,6 +69,91 @@ pub(crate) fn sanitize(raw: String, source: &str) -> Result<ApiKey> {
     let key = trimmed.to_owned();
     drop(zeroize::Zeroizing::new(raw));
     Ok(ApiKey::new(key))
+}
+
+/// Where API keys come from, for every "this is not an API key" error.
+pub(crate) const WHERE_KEYS_COME_FROM: &str = "Anaconda API keys are created in your anaconda.com account settings \
+     (https://anaconda.com/app/profile/api-keys) or with `anaconda auth api-key` (anaconda-auth); \
+     they are JWTs: three dot-separated parts, the first starting with `eyJ`";
+
+/// The usual ways a key is pasted wrongly into a secret, each named with its fix. The messages
+/// describe the mistake without quoting any part of the value.
+fn pasted_wrongly(value: &str, source: &str) -> Option<Error> {
+    let err = |what: &str, fix: &str| {
+        Some(Error::new(Kind::KeyMalformed, format!("the API key from {source} {what}")).hint(fix.to_owned()))
+    };
+    let b = value.as_bytes();
+    // A quote escaped with a backslash is JSON escaping, which the offline check names.
+    let escaped_end = b.len() >= 2 && b[b.len() - 2] == b'\\';
+    if matches!(b.first(), Some(b'"' | b'\'')) || (matches!(b.last(), Some(b'"' | b'\'')) && !escaped_end) {
+        return err(
+            "is wrapped in quotes",
+            "store the key in the secret without the surrounding quotes (YAML and shell quoting is not part of the value)",
+        );
+    }
+    if let Some(scheme) = auth_scheme(value) {
+        return err(
+            &format!("starts with `{scheme} `, an HTTP authorization scheme"),
+            &format!("store only the key in the secret: remove the `{scheme} ` prefix"),
+        );
+    }
+    if is_assignment(value) {
+        return err(
+            "starts with a variable name and `=` (`NAME=...`), a whole assignment pasted as the value",
+            "store only the part after `=` in the secret",
+        );
+    }
+    if is_foreign_token(value) {
+        return Some(
+            Error::new(
+                Kind::KeyMalformed,
+                format!(
+                    "the value from {source} is not an Anaconda API key: it looks like an anaconda.org or \
+                     repository token, not a JWT"
+                ),
+            )
+            .hint(WHERE_KEYS_COME_FROM),
+        );
+    }
+    None
+}
+
+/// The HTTP authorization scheme a value starts with (`Bearer <key>` copied from a header).
+fn auth_scheme(value: &str) -> Option<&'static str> {
+    let (word, rest) = value.split_once(char::is_whitespace)?;
+    let scheme = ["Bearer", "Token", "Basic"]
+        .into_iter()
+        .find(|s| s.eq_ignore_ascii_case(word))?;
+    (!rest.trim().is_empty()).then_some(scheme)
+}
+
+/// `NAME=value` or `export NAME=value`, where the value does not start with `=` (so standard
+/// base64 padding is not taken for an assignment).
+fn is_assignment(value: &str) -> bool {
+    let value = value.strip_prefix("export").map_or(value, str::trim_start);
+    let Some((name, rest)) = value.split_once('=') else {
+        return false;
+    };
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && !rest.is_empty()
+        && !rest.starts_with('=')
+}
+
+/// Tokens of other Anaconda services, which have no dots: anaconda.org tokens (two letters, `-`,
+/// then hex groups) and hexadecimal repository tokens.
+fn is_foreign_token(value: &str) -> bool {
+    if value.contains('.') {
+        return false;
+    }
+    let hex_groups = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-');
+    let b = value.as_bytes();
+    let org_style =
+        b.len() > 3 && b[..2].iter().all(u8::is_ascii_lowercase) && b[2] == b'-' && hex_groups(&value[3..]);
+    let hex = value.len() >= 16 && value.bytes().all(|c| c.is_ascii_hexdigit());
+    org_style || hex
 }
 
 /// What an offline check learned about a key.
@@ -97,6 +186,9 @@ pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(C
     let (Some(header), Some(payload), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
+        if !key.expose().contains('.') {
+            return Err(not_a_jwt());
+        }
         return Err(malformed("it does not have three dot-separated parts"));
     };
     if sig.is_empty() || BASE64URL.decode(sig).is_err() {
@@ -154,6 +246,15 @@ pub(crate) fn check(key: &ApiKey, now: i64, min_validity_secs: i64) -> Result<(C
         warnings.push("the key's header `typ` is not `JWT`".into());
     }
     Ok((Claims { exp, sub }, warnings))
+}
+
+/// A value without dots: a token or password of something else.
+fn not_a_jwt() -> Error {
+    Error::new(
+        Kind::KeyMalformed,
+        "the value is not an Anaconda API key: it is not a JWT (it has no dots)",
+    )
+    .hint(WHERE_KEYS_COME_FROM)
 }
 
 /// What in `key` a JWT cannot contain, described without quoting the key.
@@ -269,16 +370,21 @@ pub(crate) fn human_duration(secs: i64) -> String {
     }
 }
 
-/// Parses `30d`, `12h`, `45m`, `90s` or a plain number of seconds.
+/// Parses `30d`, `12h`, `45m`, `90s` or `2w`. A bare number is refused: whether `7` meant
+/// seconds or days is exactly the mistake that lets a nearly expired key through.
 pub(crate) fn parse_duration(s: &str) -> std::result::Result<i64, String> {
     let s = s.trim();
-    let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "s"),
+    let Some((i, _)) = s.char_indices().find(|(_, c)| !c.is_ascii_digit()) else {
+        return Err(if s.is_empty() {
+            "the duration is empty: add a number and a unit, e.g. 7d".to_owned()
+        } else {
+            format!("`{s}` has no unit: add a unit, e.g. 7d (s, m, h, d or w)")
+        });
     };
+    let (num, unit) = (&s[..i], &s[i..]);
     let n: i64 = num
         .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 7d, 12h, 30m or 3600"))?;
+        .map_err(|_| format!("`{s}` is not a duration like 7d, 12h, 30m or 90s"))?;
     let mult = match unit {
         "s" => 1,
         "m" => 60,
@@ -336,8 +442,38 @@ pub(crate) mod tests {
         let err = sanitize("abc.def.ghi".into(), "t").unwrap_err();
         assert_eq!(err.kind, Kind::KeyMalformed);
         assert!(!err.message.contains("abc.def.ghi"), "{}", err.message);
-        assert!(sanitize("a".repeat(MIN_KEY_LEN - 1), "t").is_err());
-        assert!(sanitize("a".repeat(MIN_KEY_LEN), "t").is_ok());
+        assert!(sanitize("x".repeat(MIN_KEY_LEN - 1), "t").is_err());
+        assert!(sanitize("x".repeat(MIN_KEY_LEN), "t").is_ok());
+    }
+
+    #[test]
+    fn names_the_ways_a_key_is_pasted_wrongly_without_quoting_it() {
+        let jwt = make_jwt(r#"{"exp":4102444800}"#);
+        for (value, says) in [
+            (format!("'{jwt}'"), "quotes"),
+            (format!("\"{jwt}"), "quotes"),
+            (format!("Bearer {jwt}"), "`Bearer `"),
+            (format!("BEARER\t{jwt}"), "`Bearer `"),
+            (format!("MY_KEY={jwt}"), "`NAME=...`"),
+            (format!("export MY_KEY={jwt}"), "`NAME=...`"),
+            (
+                "ab-0123abcd-4567-89ef-0123-456789abcdef".to_owned(),
+                "anaconda.org",
+            ),
+            ("0123456789abcdef0123456789abcdef".to_owned(), "anaconda.org"),
+        ] {
+            let err = sanitize(value.clone(), "t").unwrap_err();
+            assert_eq!(err.kind, Kind::KeyMalformed, "{value}");
+            assert!(err.message.contains(says), "{value}: {}", err.message);
+            assert!(
+                !err.message.contains(&jwt[..10]) && !err.message.contains("0123"),
+                "{}",
+                err.message
+            );
+        }
+        // Standard base64 padding is not an assignment, and a BOM is dropped.
+        assert!(!is_assignment(&format!("{}==", "e".repeat(40))));
+        assert_eq!(sanitize(format!("\u{feff}{jwt}\r\n"), "t").unwrap().expose(), jwt);
     }
 
     // Regression: characters a JWT never has passed the offline check, and the URL-encoded and
@@ -502,7 +638,14 @@ pub(crate) mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
         assert_eq!(parse_duration("7d").unwrap(), 604_800);
-        assert_eq!(parse_duration("3600").unwrap(), 3600);
+        assert_eq!(parse_duration("3600s").unwrap(), 3600);
+        // Regression: a bare number silently meant seconds.
+        for bare in ["3600", "7", "0", " 30 "] {
+            assert!(
+                parse_duration(bare).unwrap_err().contains("add a unit, e.g. 7d"),
+                "{bare}"
+            );
+        }
         assert!(parse_duration("7x").is_err());
         assert!(parse_duration("99999999999999999w").is_err());
         assert!(parse_duration("106751991167301d").is_err());

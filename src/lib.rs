@@ -49,9 +49,10 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
         .skip(1)
         .take_while(|a| *a != "--")
         .any(|a| a == "--json");
+    let exec = is_exec(&args);
     // Check before parsing: clap would echo an unknown argument in its error message.
     if let Err(e) = source::refuse_key_in_argv(&args, &env) {
-        return fail(&e, json);
+        return fail(&e, json, exec);
     }
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(c) => c,
@@ -59,17 +60,11 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
             let _ = e.print();
             return 0;
         }
+        Err(e) if exec => return fail(&exec_parse_error(&e), json, exec),
         Err(e) => {
             if json {
-                let first = e
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .to_owned();
-                let err = error::Error::usage(first.trim_start_matches("error: ").to_owned())
-                    .hint("see `anaconda-ci-auth --help`");
-                print_json_error(&err);
+                let err = error::Error::usage(first_line(&e)).hint("see `anaconda-ci-auth --help`");
+                print_json_error(&err, false);
             }
             let _ = e.print();
             return 2;
@@ -96,21 +91,83 @@ pub fn run(args: Vec<String>, env: Env) -> u8 {
     };
     match result {
         Ok(code) => code,
-        Err(e) => fail(&e, ctx.json),
+        Err(e) => fail(&e, ctx.json, exec),
     }
 }
 
-/// Prints an error (and with `--json` the error object) and returns its exit code.
-fn fail(e: &error::Error, json: bool) -> u8 {
-    ui::error(e);
+/// Prints an error (and with `--json` the error object) and returns its exit code. Under `exec`
+/// that is [`error::EXEC_FAILED`], and the message names the class and its usual code, so the
+/// tool's failure cannot be taken for the command's exit status.
+fn fail(e: &error::Error, json: bool, exec: bool) -> u8 {
+    if !exec {
+        ui::error(e);
+        if json {
+            print_json_error(e, false);
+        }
+        return e.kind.exit_code();
+    }
+    let named = error::Error {
+        kind: e.kind,
+        message: format!(
+            "{} [exec: anaconda-ci-auth failed ({}, exit code {} outside exec), not the command; exit code {}]",
+            e.message,
+            e.kind.name(),
+            e.kind.exit_code(),
+            error::EXEC_FAILED
+        ),
+        causes: e.causes.clone(),
+        hints: e.hints.clone(),
+    };
+    ui::error(&named);
     if json {
-        print_json_error(e);
+        print_json_error(e, true);
     }
-    e.kind.exit_code()
+    error::EXEC_FAILED
 }
 
-fn print_json_error(e: &error::Error) {
-    ui::json_line(&report::ErrorReport::new(e));
+fn print_json_error(e: &error::Error, exec: bool) {
+    if exec {
+        ui::json_line(&report::ErrorReport::under_exec(e));
+    } else {
+        ui::json_line(&report::ErrorReport::new(e));
+    }
+}
+
+/// Whether the subcommand is `exec` (known before parsing, for the exit code of every failure).
+fn is_exec(args: &[String]) -> bool {
+    let mut words = args.iter().skip(1).take_while(|a| *a != "--");
+    while let Some(a) = words.next() {
+        match a.as_str() {
+            "--ci" => {
+                words.next();
+            }
+            a if a.starts_with('-') => {}
+            a => return a == "exec",
+        }
+    }
+    false
+}
+
+fn first_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    first.trim_start_matches("error: ").to_owned()
+}
+
+/// A command-line error of `exec`: most often the command was not put after `--`, or an option
+/// meant for the command was taken for ours.
+fn exec_parse_error(e: &clap::Error) -> error::Error {
+    use clap::error::ErrorKind as K;
+    let err = match e.kind() {
+        K::MissingRequiredArgument => error::Error::usage("no command given to run"),
+        _ => error::Error::usage(first_line(e)),
+    };
+    match e.kind() {
+        K::UnknownArgument | K::MissingRequiredArgument | K::InvalidSubcommand | K::TooManyValues => err
+            .hint("put the command and its own options after `--`: anaconda-ci-auth exec [OPTIONS] -- conda install x")
+            .hint("options before `--` are anaconda-ci-auth's; a shell command line runs as `-- sh -c 'conda install x && ...'`"),
+        _ => err.hint("see `anaconda-ci-auth exec --help`"),
+    }
 }
 
 /// The binary's entry point.

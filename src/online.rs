@@ -4,8 +4,9 @@
 //! timeouts are retried with jittered exponential backoff (honouring `Retry-After`) until a total
 //! deadline, then reported as "could not reach", a different exit code from "rejected".
 //! Redirects are followed only within the same origin, so the Authorization header never
-//! reaches another host; a redirect loop, a TLS failure and an oversized or non-JSON answer are
-//! reported at once, not retried. Each attempt only gets what is left of the deadline, and
+//! reaches another host; a redirect loop, a TLS failure, a host name that does not exist, a
+//! connection refused by another machine and an oversized or non-JSON answer are reported at
+//! once, not retried. Each attempt only gets what is left of the deadline, and
 //! response bodies are capped. A loopback `--api-url` (the only place plain http is allowed) is
 //! reached directly, never through a proxy from the environment.
 
@@ -164,6 +165,9 @@ pub(crate) fn check_account(key: &ApiKey, opts: &OnlineOptions) -> Result<Accoun
             Err(e) => {
                 if let Some(tls) = tls_problem(&e) {
                     return Err(tls_error(tls, &url, &e));
+                }
+                if let Some(err) = permanent_connect_error(&e, &parsed, &url) {
+                    return Err(err);
                 }
                 if e.is_redirect() {
                     return Err(Error::new(
@@ -423,6 +427,70 @@ fn tls_error(problem: TlsProblem, url: &str, e: &reqwest::Error) -> Error {
             err
         }
     }
+}
+
+/// Failures that retrying cannot fix, reported at once: a host name that does not exist, and a
+/// connection refused by a host other than this machine (a loopback test server may still be
+/// starting, so that is retried). A temporary DNS failure, a timeout or a reset is retried.
+fn permanent_connect_error(e: &reqwest::Error, parsed: &reqwest::Url, url: &str) -> Option<Error> {
+    let host = parsed.host_str().unwrap_or_default();
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    // hyper's "tunnel error": what failed was the connection to the proxy.
+    let mut via_proxy = false;
+    while let Some(s) = src {
+        let text = s.to_string().to_ascii_lowercase();
+        via_proxy |= text.contains("tunnel error");
+        if via_proxy && (is_no_such_name(&text) || refused(s)) {
+            let what = if is_no_such_name(&text) {
+                "its host name does not resolve"
+            } else {
+                "it refused the connection"
+            };
+            return Some(
+                Error::new(Kind::Unreachable, format!("cannot reach `{url}` through the proxy: {what}"))
+                    .cause(redacted_cause(e))
+                    .hint("check the proxy address in HTTPS_PROXY / https_proxy / ALL_PROXY, or list the API host in NO_PROXY"),
+            );
+        }
+        if is_no_such_name(&text) {
+            return Some(
+                Error::new(
+                    Kind::Unreachable,
+                    format!("cannot reach `{url}`: the host name `{host}` does not resolve (DNS answers that there is no such name)"),
+                )
+                .cause(redacted_cause(e))
+                .hint("check --domain and --api-url (ANACONDA_AUTH_DOMAIN, ANACONDA_CI_AUTH_API_URL) for a typo")
+                .hint("where names are only resolved by a proxy, set HTTPS_PROXY (and NO_PROXY); if HTTPS_PROXY is set, check its host name"),
+            );
+        }
+        if refused(s) && !is_loopback(parsed) {
+            return Some(
+                Error::new(Kind::Unreachable, format!("cannot reach `{url}`: the connection was refused"))
+                    .cause(redacted_cause(e))
+                    .hint("check the host and port in --api-url (or --domain); if HTTPS_PROXY is set, check that the proxy runs at that address"),
+            );
+        }
+        src = s.source();
+    }
+    None
+}
+
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+/// getaddrinfo's "no such name" on Linux (EAI_NONAME, EAI_NODATA), macOS and Windows; not
+/// "temporary failure in name resolution" (EAI_AGAIN), which is retried.
+fn is_no_such_name(text: &str) -> bool {
+    [
+        "name or service not known",
+        "no address associated with hostname",
+        "nodename nor servname provided",
+        "no such host is known",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
 }
 
 /// The error chain as one line, without URLs' query strings.

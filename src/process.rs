@@ -47,7 +47,13 @@ pub(crate) struct Spec<'a> {
 
 /// Runs `spec` to the end; returns its exit code (127/126 when it cannot start, 128+N for a
 /// signal that arrived before it started).
-pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8, Error> {
+/// How the command ended: its exit code (or 128+signal, or 126/127 when it could not start).
+pub(crate) struct Ended {
+    pub(crate) code: u8,
+    pub(crate) started: bool,
+}
+
+pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<Ended, Error> {
     let mut cmd = Command::new(spec.program);
     cmd.args(spec.args);
     for name in spec.remove_env {
@@ -64,7 +70,10 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
             "interrupted by signal {sig} before `{}` started; cleaning up",
             spec.program
         ));
-        return Ok(signal_code(sig));
+        return Ok(Ended {
+            code: signal_code(sig),
+            started: false,
+        });
     }
     let mut child = match cmd.spawn() {
         Ok(child) => child,
@@ -75,12 +84,11 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
             } else {
                 126
             };
-            ui::error(
-                &Error::new(Kind::Usage, format!("failed to start `{}`", spec.program))
-                    .cause(e)
-                    .hint("check the command name and PATH"),
-            );
-            return Ok(code);
+            ui::error(&start_hints(
+                Error::new(Kind::Usage, format!("failed to start `{}`", spec.program)).cause(e),
+                spec.program,
+            ));
+            return Ok(Ended { code, started: false });
         }
     };
     forwarder.set_child(child.id());
@@ -117,7 +125,34 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
             break;
         }
     }
-    Ok(exit_code(status))
+    Ok(Ended {
+        code: exit_code(status),
+        started: true,
+    })
+}
+
+/// Shell builtins, which are not programs: `exec` cannot run them without a shell.
+const SHELL_BUILTINS: &[&str] = &[
+    "cd", "source", ".", "export", "set", "unset", "alias", "eval", "exec", "ulimit", "umask", "pushd",
+    "popd", "shopt", "declare", "local", "read", "type", "[[",
+];
+
+/// The next step when the command could not start: a whole command line passed as one
+/// argument, a shell builtin, or a name not on PATH.
+fn start_hints(err: Error, program: &str) -> Error {
+    let quoted = program.replace('\'', r"'\''");
+    if program.contains(char::is_whitespace) {
+        err.hint(format!(
+            "the whole command line was passed as one argument: pass the words separately (`-- conda install x`), \
+             or run it with a shell: `-- sh -c '{quoted}'`"
+        ))
+    } else if SHELL_BUILTINS.contains(&program) {
+        err.hint(format!(
+            "`{program}` is a shell builtin, not a program: run it with a shell, e.g. `-- sh -c '{quoted} ...; next-command'`"
+        ))
+    } else {
+        err.hint("check the command name and PATH")
+    }
 }
 
 /// Copies a child's stream to ours, scrubbing secrets; flushes after every chunk.

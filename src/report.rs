@@ -53,6 +53,18 @@ impl Validate {
     }
 }
 
+/// `exec --json`: printed on stdout after the command's own output, however it ended.
+#[derive(Serialize)]
+pub(crate) struct Exec {
+    pub(crate) command: String,
+    /// Whether the command started (false: not found, 127, or not executable, 126).
+    pub(crate) started: bool,
+    /// The command's exit code (128+signal when a signal ended it), which exec exits with.
+    pub(crate) exit_code: u8,
+    #[serde(flatten)]
+    pub(crate) key: KeyFacts,
+}
+
 /// `setup`.
 #[derive(Serialize)]
 pub(crate) struct Setup {
@@ -289,10 +301,7 @@ impl Status {
                 }
             }
             _ => {
-                out.push(format!(
-                    "anaconda-ci-auth: no setup found in this environment ({})",
-                    self.looked_at
-                ));
+                out.push(format!("anaconda-ci-auth: no setup found: {}", self.looked_at));
                 if let Some(fp) = &self.env_key_fingerprint {
                     out.push(format!("  {} is set ({fp})", crate::env::names::API_KEY));
                 }
@@ -325,6 +334,10 @@ pub(crate) struct ErrorBody {
     pub(crate) exit_code: u8,
     pub(crate) message: String,
     pub(crate) hints: Vec<String>,
+    /// Under `exec`, which exits 125 for its own failures: the code this failure class has
+    /// outside `exec`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) kind_exit_code: Option<u8>,
 }
 
 impl ErrorReport {
@@ -336,7 +349,16 @@ impl ErrorReport {
                 exit_code: e.kind.exit_code(),
                 message: crate::ui::redact(&e.message),
                 hints: e.hints.iter().map(|h| crate::ui::redact(h)).collect(),
+                kind_exit_code: None,
             },
         }
+    }
+
+    /// The report of `exec`'s own failure: exit code 125, and the class's own code beside it.
+    pub(crate) fn under_exec(e: &Error) -> Self {
+        let mut r = Self::new(e);
+        r.error.exit_code = crate::error::EXEC_FAILED;
+        r.error.kind_exit_code = Some(e.kind.exit_code());
+        r
     }
 }

@@ -107,13 +107,10 @@ pub(crate) fn validation(args: &ValidationArgs, env: &Env) -> Result<Validation>
         .unwrap_or_else(|| condarc::DEFAULT_DOMAIN.to_owned());
     let domain = condarc::normalize_domain(&domain_text)
         .map_err(|e| Error::usage(format!("--domain: {e}")).hint("use a domain like anaconda.com"))?;
-    let min_validity = match args
-        .min_validity
-        .clone()
-        .or_else(|| env.get(names::MIN_VALIDITY).map(str::to_owned))
-    {
-        Some(s) => duration("--min-validity", &s, "7d")?,
-        None => 0,
+    let min_validity = match (&args.min_validity, env.get(names::MIN_VALIDITY)) {
+        (Some(s), _) => duration("--min-validity", s, "7d")?,
+        (None, Some(s)) => duration(names::MIN_VALIDITY, s, "7d")?,
+        (None, None) => 0,
     };
     let timeout = duration("--timeout", &args.timeout, "60s")?;
     if timeout == 0 {
@@ -294,9 +291,18 @@ pub(crate) fn sweep_age(args: &CleanupArgs) -> Result<i64> {
 /// The age after which `setup` sweeps job directories of earlier jobs in a shared directory.
 pub(crate) const SETUP_SWEEP_AGE: i64 = 24 * 3600;
 
-fn duration(flag: &str, text: &str, example: &str) -> Result<i64> {
-    crate::jwt::parse_duration(text)
-        .map_err(|e| Error::usage(format!("{flag}: {e}")).hint(format!("for example {flag} {example}")))
+/// A duration from `setting` (a flag, or the variable that defaults it).
+fn duration(setting: &str, text: &str, example: &str) -> Result<i64> {
+    crate::jwt::parse_duration(text).map_err(|e| {
+        let example = if setting.starts_with("--") {
+            format!("{setting} {example}")
+        } else {
+            format!("{setting}={example}")
+        };
+        Error::usage(format!("{setting}: {e}")).hint(format!(
+            "for example {example}; units: s, m, h, d (days), w (weeks)"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 
 use crate::cli::KeyArgs;
-use crate::env::{Env, names};
+use crate::env::{Env, Presence, names};
 use crate::error::{Error, Kind, Result};
 use crate::jwt;
 use crate::secret::ApiKey;
@@ -32,8 +32,10 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
                 ),
             );
         }
-        let value = env.get(name).ok_or_else(|| missing_env(name))?;
-        return from_variable(name, value);
+        return match env.presence(name) {
+            Presence::Set => from_variable(name, env.get(name).unwrap_or_default()),
+            presence => Err(missing_env(name, presence)),
+        };
     }
     if let Some(path) = &args.api_key_file {
         let source = format!("file {}", path.display());
@@ -44,31 +46,13 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
         });
     }
     if args.api_key_stdin {
-        let mut buf = String::new();
-        std::io::stdin()
-            .take(MAX_READ)
-            .read_to_string(&mut buf)
-            .map_err(|e| {
-                let kind = if e.kind() == std::io::ErrorKind::InvalidData {
-                    Kind::KeyMalformed
-                } else {
-                    Kind::KeyMissing
-                };
-                Error::new(kind, "failed to read the API key from standard input")
-                    .cause(e)
-                    .hint(
-                        "pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`",
-                    )
-            })?;
-        let source = "standard input".to_owned();
-        return Ok(Sourced {
-            key: jwt::sanitize(buf, &source)?,
-            source,
-            env_name: None,
-        });
+        return from_stdin();
     }
-    if let Some(value) = env.get(names::API_KEY) {
-        return from_variable(names::API_KEY, value);
+    let presence = env.presence(names::API_KEY);
+    match presence {
+        Presence::Set => return from_variable(names::API_KEY, env.get(names::API_KEY).unwrap_or_default()),
+        Presence::NotUtf8 => return Err(missing_env(names::API_KEY, presence)),
+        Presence::Empty | Presence::Unset => {}
     }
     let secrets_dir = env
         .path(names::SECRETS_DIR)
@@ -82,11 +66,54 @@ pub(crate) fn read_key(args: &KeyArgs, env: &Env) -> Result<Sourced> {
             env_name: None,
         });
     }
+    let variable = if presence == Presence::Empty {
+        "is set but empty"
+    } else {
+        "is not set"
+    };
     Err(Error::new(
         Kind::KeyMissing,
-        format!("no API key found: {} is not set and `{}` does not exist", names::API_KEY, file.display()),
+        format!("no API key found: {} {variable} and `{}` does not exist", names::API_KEY, file.display()),
     )
-    .hint("map the CI secret to ANACONDA_AUTH_API_KEY in the job's environment, or use --api-key-env NAME, --api-key-file PATH or --api-key-stdin"))
+    .hint(if presence == Presence::Empty {
+        EMPTY_HINT
+    } else {
+        "map the CI secret to ANACONDA_AUTH_API_KEY in the job's environment, or use --api-key-env NAME, --api-key-file PATH or --api-key-stdin"
+    }))
+}
+
+/// Why a variable mapped from a CI secret is empty.
+const EMPTY_HINT: &str = "the CI secret it is mapped from is empty, misspelt in the mapping, or not given to this job \
+     (secrets are not given to jobs started from forks; GitLab protected variables only reach protected branches)";
+
+/// The key piped into standard input (never typed at a terminal).
+fn from_stdin() -> Result<Sourced> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        // Reading would wait for someone to type the key, and echo it.
+        return Err(Error::new(
+            Kind::KeyMissing,
+            "--api-key-stdin: standard input is a terminal, not the key piped in",
+        )
+        .hint("pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`, or use --api-key-env NAME"));
+    }
+    let mut buf = String::new();
+    std::io::stdin()
+        .take(MAX_READ)
+        .read_to_string(&mut buf)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                return not_utf8("standard input");
+            }
+            Error::new(Kind::KeyMissing, "failed to read the API key from standard input")
+                .cause(e)
+                .hint("pipe the key in, e.g. `printenv MY_SECRET | anaconda-ci-auth setup --api-key-stdin`")
+        })?;
+    let source = "standard input".to_owned();
+    Ok(Sourced {
+        key: jwt::sanitize(buf, &source)?,
+        source,
+        env_name: None,
+    })
 }
 
 /// The key from a variable, or from the file it names: a GitLab File-type variable holds the
@@ -112,13 +139,32 @@ fn from_variable(name: &str, value: &str) -> Result<Sourced> {
 fn file_variable(value: &str) -> Option<PathBuf> {
     let looks_like_path = value.contains('/') || value.contains('\\');
     let path = PathBuf::from(value.trim());
-    (looks_like_path && !jwt::looks_like_key(value) && path.is_file()).then_some(path)
+    // An absolute path in an existing directory (a GitLab File variable whose file is gone) is
+    // never a key, which starts with `eyJ`: say the file is missing instead of judging the path
+    // as a key. Other values are never echoed as paths.
+    let in_a_dir = path.is_absolute()
+        && path
+            .parent()
+            .is_some_and(|d| d != std::path::Path::new("/") && d.is_dir());
+    (looks_like_path && !jwt::looks_like_key(value) && (in_a_dir || path.is_file())).then_some(path)
 }
 
-fn missing_env(name: &str) -> Error {
+fn missing_env(name: &str, presence: Presence) -> Error {
+    let name = shorten(name);
+    match presence {
+        Presence::NotUtf8 => return not_utf8(&format!("environment variable `{name}`")),
+        Presence::Empty => {
+            return Error::new(
+                Kind::KeyMissing,
+                format!("environment variable `{name}` is set but empty"),
+            )
+            .hint(EMPTY_HINT);
+        }
+        Presence::Unset | Presence::Set => {}
+    }
     Error::new(
         Kind::KeyMissing,
-        format!("environment variable `{}` is not set or empty", shorten(name)),
+        format!("environment variable `{name}` is not set"),
     )
     .hint(
         "map the CI secret into this step's environment (GitHub: `env:` from `secrets.`; GitLab: a masked or \
@@ -127,7 +173,26 @@ fn missing_env(name: &str) -> Error {
     )
 }
 
+/// The key's source holds bytes that are not UTF-8 text.
+fn not_utf8(what: &str) -> Error {
+    Error::new(Kind::KeyMalformed, format!("the value of {what} is not valid UTF-8 text"))
+        .hint("an API key is plain ASCII text: store the key again, copied as text (not UTF-16 or another encoding, not a binary file)")
+}
+
 fn read_file(path: &std::path::Path) -> Result<String> {
+    if path.is_dir() {
+        return Err(Error::new(
+            Kind::KeyMissing,
+            format!(
+                "`{}` is a directory, not a file holding the API key",
+                path.display()
+            ),
+        )
+        .hint(format!(
+            "name the file itself, e.g. --api-key-file {}",
+            path.join(names::API_KEY).display()
+        )));
+    }
     let file = std::fs::File::open(path).map_err(|e| {
         Error::new(
             Kind::KeyMissing,
@@ -138,12 +203,10 @@ fn read_file(path: &std::path::Path) -> Result<String> {
     })?;
     let mut buf = String::new();
     file.take(MAX_READ).read_to_string(&mut buf).map_err(|e| {
-        Error::new(
-            Kind::KeyMalformed,
-            format!("`{}` does not contain a text API key", path.display()),
-        )
-        .cause(e)
-        .hint("the file must contain only the key")
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            return not_utf8(&format!("`{}`", path.display()));
+        }
+        Error::fs("read", path, e)
     })?;
     Ok(buf)
 }
@@ -254,6 +317,33 @@ mod tests {
             read_key(&args(), &env).err().map(|e| e.kind),
             Some(Kind::KeyMissing)
         );
+    }
+
+    #[test]
+    fn unset_empty_and_not_utf8_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().to_str().unwrap();
+        for (env, kind, says) in [
+            (
+                Env::from_pairs(&[(names::SECRETS_DIR, secrets)]),
+                Kind::KeyMissing,
+                "is not set",
+            ),
+            (
+                Env::from_pairs(&[(names::SECRETS_DIR, secrets), (names::API_KEY, "")]),
+                Kind::KeyMissing,
+                "is set but empty",
+            ),
+            (
+                Env::from_pairs(&[(names::SECRETS_DIR, secrets)]).with_not_utf8(names::API_KEY),
+                Kind::KeyMalformed,
+                "is not valid UTF-8",
+            ),
+        ] {
+            let err = read_key(&args(), &env).err().unwrap();
+            assert_eq!(err.kind, kind, "{}", err.message);
+            assert!(err.message.contains(says), "{}", err.message);
+        }
     }
 
     #[test]

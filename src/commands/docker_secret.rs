@@ -28,7 +28,7 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
         SecretKind::Key => (Mode::Key, zeroize::Zeroizing::new(k.key().expose().to_owned())),
         SecretKind::Keyring => (Mode::Keyring, keyring::render_new(&k.domain, k.key())),
     };
-    let dir = job::create_dir(&ctx.env.temp_dir())?;
+    let dir = job::create_dir(&ctx.env.temp_dir()?)?;
     let mut txn = Txn::begin(k.new_record(ctx, mode, dir, true, Command::DockerSecret))?;
     let path = match &args.out {
         Some(p) => {

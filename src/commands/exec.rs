@@ -13,7 +13,7 @@ use crate::job::write::{self, Spec};
 use crate::job::{self, Txn};
 use crate::process::{self, signals::Forwarder};
 use crate::redact::Redactor;
-use crate::{conda, settings, ui};
+use crate::{conda, report, settings, ui};
 
 pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     // Catch terminating signals from the start, so one that arrives before the command runs
@@ -33,7 +33,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     for w in &k.warnings {
         ui::warn(w);
     }
-    let dir = job::create_dir(&ctx.env.temp_dir())?;
+    let dir = job::create_dir(&ctx.env.temp_dir()?)?;
     let mut txn = Txn::begin(k.new_record(ctx, spec.mode, dir, true, Command::Exec))?;
     let written = write::write_files(&mut txn, &Spec::new(&spec, &k.domain, None), k.key(), &ctx.env)?;
     for w in &written.warnings {
@@ -45,7 +45,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
         conda::register(&ctx.env, spec.conda.as_deref(), &pairs, &removed)?;
     }
     let scrub = (!args.no_scrub).then(|| Arc::new(Redactor::new(k.key().derived_forms(&k.domain))));
-    let code = process::run(
+    let ended = process::run(
         &process::Spec {
             program,
             args: rest,
@@ -57,7 +57,22 @@ pub(crate) fn run(ctx: &Ctx, args: &ExecArgs) -> Result<u8> {
     )?;
     drop(forwarder);
     if let Err(e) = txn.discard() {
-        ui::warn(&format!("could not remove the job directory: {}", e.message));
+        // The key may still be on disk: anaconda-ci-auth's own failure, not the command's.
+        return Err(Error {
+            message: format!(
+                "`{program}` exited with {}, but the job directory could not be removed: {}",
+                ended.code, e.message
+            ),
+            ..e
+        });
     }
-    Ok(code)
+    if ctx.json {
+        ui::json_line(&report::Exec {
+            command: program.clone(),
+            started: ended.started,
+            exit_code: ended.code,
+            key: k.facts(ctx, k.warnings.clone()),
+        });
+    }
+    Ok(ended.code)
 }

@@ -28,6 +28,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         allow_untrusted: spec.allow_untrusted,
     };
     let k = check::check(ctx, &args.key, &validation, purpose)?;
+    let env = replace_earlier_setups(ctx, args)?;
 
     let mut record = k.new_record(ctx, spec.mode, PathBuf::new(), true, Command::Setup);
     (record.dir, record.created_dir) = job_dir(ctx, args, &mut record)?;
@@ -36,7 +37,7 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         &mut txn,
         &Spec::new(&spec, &k.domain, keyring_path.as_deref()),
         k.key(),
-        &ctx.env,
+        &env,
     )?;
     let pairs = written.exports.pairs(k.key());
     // Register before anything is exported: a failed conda step leaves no job behind.
@@ -141,6 +142,37 @@ fn warnings(
     warnings
 }
 
+/// A second setup in the same job replaces the first: the earlier job directory is cleaned up
+/// (its merges left, so a user's keyring and mamba's file hold only the new entries) before the
+/// new one is written, instead of being orphaned. Returns the environment as it was before the
+/// earlier setup exported anything, which the new one starts from.
+///
+/// The job id finds it only where one job at a time uses the parent directory (GitHub's
+/// RUNNER_TEMP, GitLab's project `.tmp`): in a shared TMPDIR, parallel stages of one Jenkins build
+/// share the id, and each keeps its own setup.
+fn replace_earlier_setups(ctx: &Ctx, args: &SetupArgs) -> Result<crate::env::Env> {
+    let (parent, exclusive) = ctx.platform.job_parent(&ctx.env)?;
+    let job_id = ctx.platform.job_id(&ctx.env).filter(|_| exclusive);
+    let except = args.dir.as_deref();
+    let mut env = ctx.env.clone();
+    let state = ctx.env.path(names::STATE);
+    for rec in job::earlier_setups(state.as_deref(), &parent, job_id.as_deref(), except) {
+        ui::info(&format!(
+            "anaconda-ci-auth: replacing the earlier setup of this job in {}",
+            rec.dir.display()
+        ));
+        let undone = job::undo::undo(&rec, job::Scope::Named)?;
+        for w in &undone.warnings {
+            ui::warn(w);
+        }
+        // Later steps must not keep the earlier key where the new setup exports none (GitHub).
+        ctx.platform
+            .forget(&ctx.env, rec.env.contains_key(names::API_KEY), &rec.restore_env)?;
+        env = env.before_job(&rec.env, &rec.restore_env);
+    }
+    Ok(env)
+}
+
 /// The job directory: `--dir` (adopting an earlier setup's record there), or a new one under
 /// the platform's parent after sweeping stale ones. Returns it and whether we created it.
 fn job_dir(ctx: &Ctx, args: &SetupArgs, record: &mut Record) -> Result<(PathBuf, bool)> {
@@ -153,7 +185,7 @@ fn job_dir(ctx: &Ctx, args: &SetupArgs, record: &mut Record) -> Result<(PathBuf,
         }
         return Ok((dir, created));
     }
-    let (parent, exclusive) = ctx.platform.job_parent(&ctx.env);
+    let (parent, exclusive) = ctx.platform.job_parent(&ctx.env)?;
     if !args.no_sweep {
         let current = ctx.platform.job_id(&ctx.env);
         let policy = SweepPolicy {

@@ -12,7 +12,9 @@ use crate::{doctor, fsx, jwt, report, settings, ui};
 
 pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
     let state_path = settings::state_path(&args.target, &ctx.env);
-    let rec = match state_path.as_deref().map(job::find).transpose()? {
+    let found = state_path.as_deref().map(job::find).transpose()?;
+    let looked_at = looked_at(args, ctx, state_path.as_deref(), found.as_ref());
+    let rec = match found {
         Some(Found::Record(rec)) => Some(*rec),
         _ => None,
     };
@@ -38,10 +40,6 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
             mode: fsx::mode_string(f),
         })
         .collect();
-    let looked_at = match &state_path {
-        Some(p) => format!("no state file at `{}`", p.display()),
-        None => format!("no {}, --dir or --state", names::STATE),
-    };
     let conda = conda_status(ctx);
     if let Some(c) = &conda
         && c.plugin == "missing"
@@ -96,6 +94,32 @@ fn conda_status(ctx: &Ctx) -> Option<report::CondaStatus> {
         },
         path,
     })
+}
+
+/// Where status looked and what it found there, naming the setting that pointed there.
+fn looked_at(args: &StatusArgs, ctx: &Ctx, state: Option<&std::path::Path>, found: Option<&Found>) -> String {
+    let Some(state) = state else {
+        return format!("no {}, --dir or --state was given", names::STATE);
+    };
+    let given = match (&args.target.dir, &args.target.state) {
+        (Some(d), _) => format!("--dir `{}`", d.display()),
+        (None, Some(_)) => "--state".to_owned(),
+        (None, None) if ctx.env.path(names::STATE).is_some() => names::STATE.to_owned(),
+        (None, None) => "the state path".to_owned(),
+    };
+    match found {
+        Some(Found::Foreign(dir)) if args.target.dir.is_some() => {
+            format!("{given} holds files but no anaconda-ci-auth state file",)
+        }
+        _ if args.target.dir.is_some() => format!(
+            "{given} has no state file `{}` (cleaned up, or never set up)",
+            state.display()
+        ),
+        _ => format!(
+            "{given} names `{}`, which does not exist (cleaned up, or never set up)",
+            state.display()
+        ),
+    }
 }
 
 fn command_name(c: crate::job::record::Command) -> &'static str {

@@ -90,6 +90,33 @@ pub(crate) fn adopt_dir(dir: &Path) -> Result<(PathBuf, bool, Option<Record>)> {
     Ok((dir, false, None))
 }
 
+/// The live setups of the current job, other than the one in `except`: the one `state`
+/// (ANACONDA_CI_AUTH_STATE) names, and those under `parent` recorded with the job id `job`.
+pub(crate) fn earlier_setups(
+    state: Option<&Path>,
+    parent: &Path,
+    job: Option<&str>,
+    except: Option<&Path>,
+) -> Vec<Record> {
+    let mut found: Vec<Record> = Vec::new();
+    if let Some(Ok(Found::Record(rec))) = state.map(find) {
+        found.push(*rec);
+    }
+    if let Some(job) = job {
+        found.extend(find_for_ci_job(parent, job));
+    }
+    let same = |a: &Path, b: &Path| a == b || std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok();
+    let mut out: Vec<Record> = Vec::new();
+    for rec in found {
+        let ours = rec.command == record::Command::Setup;
+        let excepted = except.is_some_and(|d| same(d, &rec.dir));
+        if ours && !excepted && !out.iter().any(|r| same(&r.dir, &rec.dir)) {
+            out.push(rec);
+        }
+    }
+    out
+}
+
 /// What is at the state path a user named.
 pub(crate) enum Found {
     Record(Box<Record>),
@@ -101,6 +128,16 @@ pub(crate) enum Found {
 
 /// Looks at `state`: a record (checked), nothing, or a directory of someone else's files.
 pub(crate) fn find(state: &Path) -> Result<Found> {
+    if std::fs::symlink_metadata(state).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::new(
+            Kind::Usage,
+            format!("`{}` is a directory, not a state file", state.display()),
+        )
+        .hint(format!(
+            "pass the job directory with --dir, or its state file with --state {}",
+            state.join(layout::STATE).display()
+        )));
+    }
     if std::fs::symlink_metadata(state).is_ok() {
         return Record::load(state).map(|r| Found::Record(Box::new(r)));
     }

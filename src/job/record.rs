@@ -114,7 +114,14 @@ impl Record {
 
     pub(crate) fn save(&self) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::internal("could not encode the state file").cause(e))?;
+            .map_err(|e| {
+                Error::new(
+                    crate::error::Kind::Filesystem,
+                    format!("a path under `{}` is not valid UTF-8", self.dir.display()),
+                )
+                .cause(e)
+                .hint("the state file names every path as text: use --dir, --keyring-path and TMPDIR paths that are UTF-8")
+            })?;
         fsx::write_atomic(&self.path(), text.as_bytes())
     }
 

@@ -55,26 +55,51 @@ pub(super) fn preflight_warnings(env: &Env) -> Vec<String> {
     }
 }
 
-/// Why the current trigger is untrusted: a `pull_request_target` or `workflow_run` from a fork.
+/// Why the current trigger is untrusted: a `pull_request_target` or `workflow_run` from a fork,
+/// or one whose event file cannot tell (missing, unreadable, not the runner's JSON): without it
+/// a fork cannot be ruled out, so the check fails closed.
 pub(super) fn untrusted_trigger(env: &Env) -> Option<String> {
     let event = env.get("GITHUB_EVENT_NAME")?;
     if event != "pull_request_target" && event != "workflow_run" {
         return None;
     }
-    let payload: serde_json::Value = std::fs::read(env.path("GITHUB_EVENT_PATH")?)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())?;
-    let pr = if event == "pull_request_target" {
-        payload.get("pull_request")?
-    } else {
-        payload.get("workflow_run")?
+    let unknown = |why: String| Some(format!("{event}, and {why}, so a fork cannot be ruled out"));
+    let Some(path) = env.path("GITHUB_EVENT_PATH") else {
+        return unknown("GITHUB_EVENT_PATH (the runner's event file) is not set".into());
     };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            return unknown(format!(
+                "the event file `{}` cannot be read ({e})",
+                path.display()
+            ));
+        }
+    };
+    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return unknown(format!("the event file `{}` is not JSON", path.display()));
+    };
+    let pr = payload.get(if event == "pull_request_target" {
+        "pull_request"
+    } else {
+        "workflow_run"
+    });
     let head = pr
-        .pointer("/head/repo/full_name")
-        .or_else(|| pr.pointer("/head_repository/full_name"))?
-        .as_str()?;
-    let base = payload.pointer("/repository/full_name")?.as_str()?;
-    (head != base).then(|| format!("{event} from the fork `{head}`"))
+        .and_then(|pr| {
+            pr.pointer("/head/repo/full_name")
+                .or_else(|| pr.pointer("/head_repository/full_name"))
+        })
+        .and_then(serde_json::Value::as_str);
+    let base = payload
+        .pointer("/repository/full_name")
+        .and_then(serde_json::Value::as_str);
+    match (head, base) {
+        (Some(head), Some(base)) => (head != base).then(|| format!("{event} from the fork `{head}`")),
+        _ => unknown(format!(
+            "the event file `{}` does not name the head and base repositories",
+            path.display()
+        )),
+    }
 }
 
 /// Appends `NAME<<DELIM\nvalue\nDELIM` entries to the file named by `var` (a new file is 0600).
@@ -154,5 +179,42 @@ mod tests {
             ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
         ]);
         assert!(untrusted_trigger(&env).unwrap().contains("evil/fork"));
+    }
+
+    // Regression: an event file that could not be read or parsed skipped the fork check.
+    #[test]
+    fn an_event_file_that_cannot_tell_fails_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{not json").unwrap();
+        let partial = dir.path().join("partial.json");
+        std::fs::write(&partial, r#"{"repository":{"full_name":"org/repo"}}"#).unwrap();
+        let same = dir.path().join("same.json");
+        std::fs::write(&same, r#"{"workflow_run":{"head_repository":{"full_name":"org/repo"}},"repository":{"full_name":"org/repo"}}"#).unwrap();
+        let missing = dir.path().join("missing.json");
+        for event in ["pull_request_target", "workflow_run"] {
+            for (path, says) in [
+                (Some(&missing), "cannot be read"),
+                (Some(&dir.path().to_path_buf()), "cannot be read"),
+                (Some(&bad), "is not JSON"),
+                (Some(&partial), "does not name"),
+                (None, "GITHUB_EVENT_PATH"),
+            ] {
+                let p = path.map(|p| p.to_str().unwrap().to_owned());
+                let mut pairs = vec![("GITHUB_EVENT_NAME", event)];
+                if let Some(p) = &p {
+                    pairs.push(("GITHUB_EVENT_PATH", p));
+                }
+                let why = untrusted_trigger(&Env::from_pairs(&pairs)).unwrap();
+                assert!(why.contains(says) && why.contains("cannot be ruled out"), "{why}");
+            }
+        }
+        let env = Env::from_pairs(&[
+            ("GITHUB_EVENT_NAME", "workflow_run"),
+            ("GITHUB_EVENT_PATH", same.to_str().unwrap()),
+        ]);
+        assert_eq!(untrusted_trigger(&env), None);
+        let env = Env::from_pairs(&[("GITHUB_EVENT_NAME", "push")]);
+        assert_eq!(untrusted_trigger(&env), None);
     }
 }

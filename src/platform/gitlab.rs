@@ -27,7 +27,13 @@ pub(super) fn job_id(env: &Env) -> Option<String> {
 
 pub(super) fn untrusted_trigger(env: &Env) -> Option<String> {
     let source = env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")?;
-    let target = env.get("CI_MERGE_REQUEST_PROJECT_ID")?;
+    // Without the target project a fork cannot be ruled out: fail closed.
+    let Some(target) = env.get("CI_MERGE_REQUEST_PROJECT_ID") else {
+        return Some(
+            "a merge request pipeline without CI_MERGE_REQUEST_PROJECT_ID, so a fork cannot be ruled out"
+                .to_owned(),
+        );
+    };
     (source != target).then(|| "a merge request pipeline from a fork".to_owned())
 }
 

@@ -70,16 +70,21 @@ impl Platform {
 
     /// The directory job directories are created in, and whether only one job at a time uses it
     /// (so any other job directory there is stale).
-    pub(crate) fn job_parent(self, env: &Env) -> (PathBuf, bool) {
+    pub(crate) fn job_parent(self, env: &Env) -> Result<(PathBuf, bool)> {
+        env.require_utf8(match self {
+            Self::Github => &["RUNNER_TEMP"],
+            Self::Gitlab => &["CI_PROJECT_DIR"],
+            _ => &[],
+        })?;
         let own = match self {
             Self::Github => github::job_parent(env),
             Self::Gitlab => gitlab::job_parent(env),
             _ => None,
         };
-        match own {
+        Ok(match own {
             Some(p) => (p, true),
-            None => (env.temp_dir(), false),
-        }
+            None => (env.temp_dir()?, false),
+        })
     }
 
     /// An identifier of the current job, recorded in the state file.

@@ -206,16 +206,21 @@ fn cleanup_leaves_foreign_files_and_the_dir() {
 }
 
 #[test]
-fn cleanup_uses_the_state_variable_and_needs_something() {
+fn cleanup_uses_the_state_variable_and_is_idempotent() {
     let sb = Sandbox::new();
     let json = setup_json(&sb, &canary(), &[]);
     let state = json["state_path"].as_str().unwrap();
     let out = sb.cmd(["cleanup"]).env("ANACONDA_CI_AUTH_STATE", state).run();
     out.success();
     assert!(!std::path::Path::new(json["dir"].as_str().unwrap()).exists());
-    let out = sb.cmd(["cleanup"]).run();
-    out.code(2);
-    out.stderr_has("help:");
+    // Regression: with nothing to name the job, cleanup failed (exit 2) although it is
+    // documented as safe under `if: always()`.
+    sb.cmd(["cleanup"])
+        .run()
+        .success()
+        .stderr_has("nothing to clean up");
+    let json = sb.cmd(["cleanup", "--json"]).run();
+    assert_eq!(json.success().json()["removed"], serde_json::json!([]));
 }
 
 #[test]

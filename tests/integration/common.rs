@@ -198,6 +198,7 @@ impl Sandbox {
                 ),
             ],
             stdin: None,
+            tty: false,
             timeout: DEFAULT_TIMEOUT,
             dir: self.path().to_path_buf(),
         };
@@ -324,6 +325,8 @@ pub struct Cmd<'a> {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     stdin: Option<Vec<u8>>,
+    /// Standard input is a pseudo-terminal (kept open until the run ends).
+    tty: bool,
     timeout: Duration,
     dir: PathBuf,
 }
@@ -368,6 +371,14 @@ impl<'a> Cmd<'a> {
         self
     }
 
+    /// Sets variables whose values need not be UTF-8.
+    pub fn envs_os(mut self, vars: &[(&str, OsString)]) -> Self {
+        for (n, v) in vars {
+            self = self.env(n, v);
+        }
+        self
+    }
+
     pub fn envs<'e>(mut self, vars: impl IntoIterator<Item = &'e (&'e str, &'e str)>) -> Self {
         for (n, v) in vars {
             self = self.env(n, v);
@@ -395,6 +406,12 @@ impl<'a> Cmd<'a> {
             self.sb.secret(&k);
         }
         self.stdin = Some(data);
+        self
+    }
+
+    /// Gives the run a pseudo-terminal as standard input, as when a person runs it.
+    pub fn stdin_tty(mut self) -> Self {
+        self.tty = true;
         self
     }
 
@@ -461,13 +478,18 @@ impl<'a> Cmd<'a> {
 
     /// Runs the binary to the end (within the timeout) and runs the leak check.
     pub fn run(self) -> Run {
+        // The terminal's controller end stays open (in `_pty`) until the run ends.
+        let (stdin, _pty) = if self.tty {
+            let pty = nix::pty::openpty(None, None).unwrap();
+            (Stdio::from(pty.slave), Some(pty.master))
+        } else if self.stdin.is_some() {
+            (Stdio::piped(), None)
+        } else {
+            (Stdio::null(), None)
+        };
         let mut child = self
             .std_command()
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -278,6 +278,9 @@ const SCENARIOS: &[Scenario] = &[
         let dir = ci.setup_dir(k);
         ci.cmd(k, &["cleanup", "--dir", &dir]).run()
     }),
+    ("cleanup with nothing to clean up", 0, |ci, k| {
+        ci.cmd(k, &argv("cleanup")).run()
+    }),
     ("cleanup --sweep", 0, |ci, k| {
         ci.setup_dir(k);
         ci.cmd(k, &argv("cleanup --sweep")).run()
@@ -291,11 +294,15 @@ const SCENARIOS: &[Scenario] = &[
     ("usage: key as an argument", 2, |ci, k| {
         ci.cmd(k, &["setup", "--api-key-env", k]).run()
     }),
-    ("usage: key inside an exec argument", 2, |ci, k| {
-        let curl = format!("curl -H 'Authorization: Bearer {k}' http://127.0.0.1:9");
-        ci.cmd(k, &["exec", "--validate", "offline", "--", "sh", "-c", &curl])
-            .run()
-    }),
+    (
+        "usage: key inside an exec argument (exec's own failure: 125)",
+        125,
+        |ci, k| {
+            let curl = format!("curl -H 'Authorization: Bearer {k}' http://127.0.0.1:9");
+            ci.cmd(k, &["exec", "--validate", "offline", "--", "sh", "-c", &curl])
+                .run()
+        },
+    ),
     ("usage: cleanup with --dir and --state", 2, |ci, k| {
         ci.cmd(k, &argv("cleanup --dir a --state b")).run()
     }),

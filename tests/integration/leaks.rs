@@ -254,7 +254,8 @@ fn a_key_passed_as_an_argument_is_refused_without_echo() {
     cases.push(vec!["validate", &eq_domain]);
     for args in cases {
         let out = run(&sb, &[], &args);
-        assert_eq!(out.exit(), Some(2), "{}", out.stderr());
+        let usage = if args.first() == Some(&"exec") { 125 } else { 2 };
+        assert_eq!(out.exit(), Some(usage), "{}", out.stderr());
         assert!(out.stderr().contains("looks like an API key"), "{}", out.stderr());
         sb.assert_knows(&key);
     }
@@ -265,7 +266,7 @@ fn a_key_passed_as_an_argument_is_refused_without_echo() {
         &[("ANACONDA_AUTH_API_KEY", odd)],
         &["exec", "--", "echo", odd],
     );
-    assert_eq!(out.exit(), Some(2), "{}", out.stderr());
+    assert_eq!(out.exit(), Some(125), "{}", out.stderr());
     sb.assert_knows(odd);
 }
 
@@ -800,7 +801,13 @@ fn a_key_inside_a_larger_argument_is_refused() {
             &curl,
         ],
     );
-    assert_eq!(out.exit(), Some(2), "{}", out.stderr());
+    // exec's own failures exit 125, the class named in the message.
+    assert_eq!(out.exit(), Some(125), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("(usage, exit code 2 outside exec)"),
+        "{}",
+        out.stderr()
+    );
     assert!(out.stderr().contains("looks like an API key"), "{}", out.stderr());
     sb.assert_knows(&key);
 }

@@ -17,6 +17,7 @@ mod exec;
 mod exec_scrub;
 mod fake_api;
 mod leaks;
+mod mistakes;
 mod online;
 mod register;
 mod secret_doors;

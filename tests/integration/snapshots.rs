@@ -290,7 +290,9 @@ const ERROR_KINDS: &[ErrorCase] = &[
         args.extend(["--ca-bundle", "garbage.pem"]);
         with_json(offline(sb, &args), json).run()
     }),
-    ("usage", 2, |sb, json| with_json(sb.cmd(["cleanup"]), json).run()),
+    ("usage", 2, |sb, json| {
+        with_json(sb.cmd(["validate", "--min-validity", "7"]), json).run()
+    }),
     ("key_missing", 3, |sb, json| {
         with_json(sb.cmd(["setup", "--validate", "offline"]), json).run()
     }),
