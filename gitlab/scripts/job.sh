@@ -103,13 +103,15 @@ anaconda_ci_auth_setup() {
   else
     set -- --api-key-env "${_aca_name}"
   fi
-  set -- "$@" --ci gitlab --domain "${ANACONDA_CI_AUTH_INPUT_DOMAIN}"
-  set -- "$@" --mode "${ANACONDA_CI_AUTH_INPUT_MODE}" --validate "${ANACONDA_CI_AUTH_INPUT_VALIDATE}"
+  set -- "$@" --ci gitlab --mode "${ANACONDA_CI_AUTH_INPUT_MODE}"
+  # Empty inputs pass nothing, so the job's ANACONDA_AUTH_DOMAIN and ANACONDA_CI_AUTH_* variables
+  # still apply.
+  if [ -n "${ANACONDA_CI_AUTH_INPUT_DOMAIN}" ]; then set -- "$@" --domain "${ANACONDA_CI_AUTH_INPUT_DOMAIN}"; fi
+  if [ -n "${ANACONDA_CI_AUTH_INPUT_VALIDATE}" ]; then set -- "$@" --validate "${ANACONDA_CI_AUTH_INPUT_VALIDATE}"; fi
   if [ -n "${ANACONDA_CI_AUTH_INPUT_API_URL}" ]; then set -- "$@" --api-url "${ANACONDA_CI_AUTH_INPUT_API_URL}"; fi
   if [ -n "${ANACONDA_CI_AUTH_INPUT_CHANNELS}" ]; then set -- "$@" --channel "${ANACONDA_CI_AUTH_INPUT_CHANNELS}"; fi
   if [ -n "${ANACONDA_CI_AUTH_INPUT_MIN_VALIDITY}" ]; then set -- "$@" --min-validity "${ANACONDA_CI_AUTH_INPUT_MIN_VALIDITY}"; fi
   if [ "${ANACONDA_CI_AUTH_INPUT_REGISTER}" = true ]; then set -- "$@" --register; fi
-  # Empty inputs pass nothing, so the job's ANACONDA_CI_AUTH_* variables still apply.
   if [ -n "${ANACONDA_CI_AUTH_INPUT_CLIENTS:-}" ]; then set -- "$@" --clients "${ANACONDA_CI_AUTH_INPUT_CLIENTS}"; fi
   if [ -n "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX:-}" ]; then set -- "$@" --wheels-index "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX}"; fi
   if [ -n "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX_MODE:-}" ]; then set -- "$@" --wheels-index-mode "${ANACONDA_CI_AUTH_INPUT_WHEELS_INDEX_MODE}"; fi

@@ -415,8 +415,12 @@ log_output() {
   assert_logs_clean "${log}"
 }
 
-@test "without client options the job's ANACONDA_CI_AUTH_CLIENTS and ANACONDA_CI_AUTH_ACCEPT_TOS apply; accept-tos false wins" {
+@test "without options the job's ANACONDA_CI_AUTH_VALIDATE, _CLIENTS and _ACCEPT_TOS apply; accept-tos false wins" {
   export ANACONDA_CI_AUTH_CLIENTS=conda,uv ANACONDA_CI_AUTH_ACCEPT_TOS=true
+  # Without the validate option the job's ANACONDA_CI_AUTH_VALIDATE applies (online would fail
+  # here: no API is reachable).
+  unset BUILDKITE_PLUGIN_ANACONDA_CI_AUTH_VALIDATE
+  export ANACONDA_CI_AUTH_VALIDATE=offline
   run_job "sh '${fixtures_dir}/check-clients.sh' conda uv no-pixi tos"
   log_output
   assert_equal "${env_rc}/${cmd_rc}/${exit_rc}" "0/0/0"

@@ -234,7 +234,7 @@ scenario_table() {
     expect='>     auth_domain: "example.org"' job_dir=removed job_dirs=none
   scenario "clients and accept-tos inputs: pixi's 0600 auth file and ToS acceptance reach the job" clients \
     expect="check-clients: ok conda pixi no-uv tos" expect="probe: ok mode=keyring" job_dir=removed job_dirs=none
-  scenario "empty client inputs leave the job's ANACONDA_CI_AUTH_CLIENTS and ANACONDA_CI_AUTH_ACCEPT_TOS in charge" clients-variables \
+  scenario "empty inputs leave the job's ANACONDA_CI_AUTH_CLIENTS, _ACCEPT_TOS and _VALIDATE in charge" clients-variables \
     expect="check-clients: ok conda uv no-pixi tos" expect="probe: ok mode=keyring" job_dir=removed job_dirs=none
   scenario "File-type variable as the key source (local include with inputs)" file-variable \
     vars="ANACONDA_KEY_FILE=file" expect_re='> *"key_source": "file .*ANACONDA_KEY_FILE' \
