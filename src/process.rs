@@ -14,7 +14,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind};
-use crate::redact::{Redactor, StreamScrubber};
+use crate::redact::{CHUNK, Redactor, StreamScrubber};
 use crate::ui;
 
 /// How long the output pumps may go on after the command exited: a background process it left
@@ -89,7 +89,7 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
     if let (Some(out), Some(r)) = (child.stdout.take(), &spec.scrub) {
         let (r, tx) = (Arc::clone(r), done_tx.clone());
         std::thread::spawn(move || {
-            pump(out, std::io::stdout(), &r);
+            pump(out, unbuffered(std::io::stdout()), &r);
             let _ = tx.send(());
         });
         pumps += 1;
@@ -97,7 +97,7 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
     if let (Some(err), Some(r)) = (child.stderr.take(), &spec.scrub) {
         let (r, tx) = (Arc::clone(r), done_tx.clone());
         std::thread::spawn(move || {
-            pump(err, std::io::stderr(), &r);
+            pump(err, unbuffered(std::io::stderr()), &r);
             let _ = tx.send(());
         });
         pumps += 1;
@@ -120,27 +120,36 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
     Ok(exit_code(status))
 }
 
-/// Copies a child's stream to ours, scrubbing secrets; flushes after every chunk.
-fn pump(mut from: impl Read, to: impl Write, redactor: &Redactor) {
-    let mut to = to;
+/// Copies a child's stream to ours, scrubbing secrets. What can be written is written at once,
+/// straight from the read buffer when nothing in it is masked.
+fn pump(mut from: impl Read, mut to: impl Write, redactor: &Redactor) {
     let mut scrubber = StreamScrubber::new(redactor);
-    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match from.read(&mut buf) {
+        match from.read(scrubber.spare(CHUNK)) {
             Ok(0) => break,
             Ok(n) => {
-                let out = scrubber.push(&buf[..n]);
-                if to.write_all(&out).and_then(|()| to.flush()).is_err() {
-                    break;
+                if to.write_all(scrubber.filled(n)).and_then(|()| to.flush()).is_err() {
+                    return;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
     }
-    let _ = to.write_all(&scrubber.finish());
+    let _ = to.write_all(scrubber.finish());
     let _ = to.flush();
-    zeroize::Zeroize::zeroize(&mut buf);
+}
+
+/// Our stdout or stderr without a buffer in between (Rust's stdout is line-buffered: two writes
+/// per chunk), or the standard handle where it cannot be duplicated.
+fn unbuffered<T: Write + Send + 'static>(standard: T) -> Box<dyn Write + Send>
+where
+    T: std::os::fd::AsFd,
+{
+    match standard.as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(standard),
+    }
 }
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {
