@@ -128,7 +128,11 @@ fn pump(mut from: impl Read, mut to: impl Write, redactor: &Redactor) {
         match from.read(scrubber.spare(CHUNK)) {
             Ok(0) => break,
             Ok(n) => {
-                if to.write_all(scrubber.filled(n)).and_then(|()| to.flush()).is_err() {
+                if to
+                    .write_all(scrubber.filled(n))
+                    .and_then(|()| to.flush())
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -142,14 +146,17 @@ fn pump(mut from: impl Read, mut to: impl Write, redactor: &Redactor) {
 
 /// Our stdout or stderr without a buffer in between (Rust's stdout is line-buffered: two writes
 /// per chunk), or the standard handle where it cannot be duplicated.
-fn unbuffered<T: Write + Send + 'static>(standard: T) -> Box<dyn Write + Send>
-where
-    T: std::os::fd::AsFd,
-{
+#[cfg(unix)]
+fn unbuffered<T: Write + Send + std::os::fd::AsFd + 'static>(standard: T) -> Box<dyn Write + Send> {
     match standard.as_fd().try_clone_to_owned() {
         Ok(fd) => Box::new(std::fs::File::from(fd)),
         Err(_) => Box::new(standard),
     }
+}
+
+#[cfg(not(unix))]
+fn unbuffered<T: Write + Send + 'static>(standard: T) -> Box<dyn Write + Send> {
+    Box::new(standard)
 }
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {

@@ -178,7 +178,13 @@ impl Redactor {
         merge(ranges);
     }
 
-    fn search_window(&self, text: &[u8], w: Range<usize>, scratch: &mut View, ranges: &mut Vec<Range<usize>>) {
+    fn search_window(
+        &self,
+        text: &[u8],
+        w: Range<usize>,
+        scratch: &mut View,
+        ranges: &mut Vec<Range<usize>>,
+    ) {
         scratch.build(&text[w.clone()]);
         self.search(scratch, w.start, ranges);
         scratch.wipe();
@@ -194,7 +200,8 @@ impl Redactor {
             let q = self.hold_start(&scratch.bytes).map(|q| s + scratch.orig(q));
             // A longer tail would hold this whole view as a piece of a pattern that is neither
             // at its start nor at its end.
-            let longer = s > 0 && probes.all_grams_known(&scratch.bytes) && self.inside_a_pattern(&scratch.bytes);
+            let longer =
+                s > 0 && probes.all_grams_known(&scratch.bytes) && self.inside_a_pattern(&scratch.bytes);
             scratch.wipe();
             if !longer {
                 return q;
@@ -286,14 +293,19 @@ impl Probes {
         let shortest = patterns.iter().map(|p| p.len()).min()?;
         let longest = patterns.iter().map(|p| p.len()).max()?;
         let odd = |p: &[u8]| {
-            p.iter().any(|&b| matches!(b, b'\n' | b'\r')) || p.first().is_some_and(|&b| is_space(b)) || p.last().is_some_and(|&b| is_space(b))
+            p.iter().any(|&b| matches!(b, b'\n' | b'\r'))
+                || p.first().is_some_and(|&b| is_space(b))
+                || p.last().is_some_and(|&b| is_space(b))
         };
         if shortest < GRAM || patterns.iter().any(|p| odd(p)) {
             return None;
         }
         let mut grams = Zeroizing::new(Vec::new());
         for p in patterns {
-            grams.extend(p.windows(GRAM).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+            grams.extend(
+                p.windows(GRAM)
+                    .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])),
+            );
         }
         grams.sort_unstable();
         grams.dedup();
@@ -328,7 +340,8 @@ impl Probes {
 
     /// Whether every `GRAM`-byte substring of `view` is a substring of a pattern.
     fn all_grams_known(&self, view: &[u8]) -> bool {
-        view.windows(GRAM).all(|w| self.known(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+        view.windows(GRAM)
+            .all(|w| self.known(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
     }
 }
 
@@ -607,7 +620,11 @@ impl<'a> StreamScrubber<'a> {
         let forced = 0..self.carry;
         let (ready, view) = if let Some(probes) = &r.probes {
             r.find_probed(probes, text, forced, &mut self.view, &mut self.ranges);
-            let hold = if at_end { None } else { r.hold_probed(probes, text, &mut self.view) };
+            let hold = if at_end {
+                None
+            } else {
+                r.hold_probed(probes, text, &mut self.view)
+            };
             (hold.unwrap_or(text.len()), None)
         } else {
             self.view.build(text);
@@ -710,6 +727,26 @@ mod tests {
         let mut out = s.push(b"token=KEYVALUEe");
         out.extend(s.finish());
         assert_eq!(String::from_utf8(out).unwrap(), "token=****");
+    }
+
+    // Regression: when the rest of a partly masked secret was held back again as a whole (it
+    // could still be the start of the other secret), it was forgotten as secret and its last byte
+    // was written in clear.
+    #[test]
+    fn the_rest_of_a_masked_secret_stays_masked_when_held_back_twice() {
+        let secrets = || {
+            vec![
+                SecretString::from("KEYVALUEe"),
+                SecretString::from("eXTRA-SECRET"),
+            ]
+        };
+        for r in [
+            Redactor::new(secrets()),
+            Redactor::new(secrets()).without_probes(),
+        ] {
+            let out = stream(&r, b"token=KEYVALUEeX done\n", &[15, 16]);
+            assert_eq!(String::from_utf8(out).unwrap(), "token=****X done\n");
+        }
     }
 
     #[test]
