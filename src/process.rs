@@ -14,12 +14,16 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind};
-use crate::redact::{CHUNK, Redactor, StreamScrubber};
+use crate::redact::{Redactor, StreamScrubber};
 use crate::ui;
 
 /// How long the output pumps may go on after the command exited: a background process it left
 /// behind may hold its stdout open, and must not keep us (and the key's directory) alive.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// How much a pump reads at a time, and (Linux) the capacity it asks for the command's pipes:
+/// fewer, larger reads and writes, and fewer wake-ups of the command and the pump.
+const PIPE_SIZE: usize = 1024 * 1024;
 
 /// Keeps the key out of core dumps and away from same-user debuggers: no core file, and (Linux)
 /// not dumpable, which also refuses ptrace attach and `/proc/PID/mem` reads by other processes.
@@ -87,6 +91,7 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut pumps = 0;
     if let (Some(out), Some(r)) = (child.stdout.take(), &spec.scrub) {
+        widen(&out);
         let (r, tx) = (Arc::clone(r), done_tx.clone());
         std::thread::spawn(move || {
             pump(out, unbuffered(std::io::stdout()), &r);
@@ -95,6 +100,7 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
         pumps += 1;
     }
     if let (Some(err), Some(r)) = (child.stderr.take(), &spec.scrub) {
+        widen(&err);
         let (r, tx) = (Arc::clone(r), done_tx.clone());
         std::thread::spawn(move || {
             pump(err, unbuffered(std::io::stderr()), &r);
@@ -125,7 +131,7 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<u8,
 fn pump(mut from: impl Read, mut to: impl Write, redactor: &Redactor) {
     let mut scrubber = StreamScrubber::new(redactor);
     loop {
-        match from.read(scrubber.spare(CHUNK)) {
+        match from.read(scrubber.spare(PIPE_SIZE)) {
             Ok(0) => break,
             Ok(n) => {
                 if to
@@ -143,6 +149,18 @@ fn pump(mut from: impl Read, mut to: impl Write, redactor: &Redactor) {
     let _ = to.write_all(scrubber.finish());
     let _ = to.flush();
 }
+
+/// Asks for a pipe of [`PIPE_SIZE`] (at most `/proc/sys/fs/pipe-max-size`, 1 MiB by default, for
+/// a user without `CAP_SYS_RESOURCE`); keeps the default of 64 KiB when refused.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn widen(pipe: &impl std::os::fd::AsFd) {
+    if let Ok(size) = i32::try_from(PIPE_SIZE) {
+        let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(size));
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn widen<T>(_pipe: &T) {}
 
 /// Our stdout or stderr without a buffer in between (Rust's stdout is line-buffered: two writes
 /// per chunk), or the standard handle where it cannot be duplicated.

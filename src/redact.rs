@@ -536,6 +536,8 @@ pub(crate) struct StreamScrubber<'a> {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// How much of `buf` was ever written (what to wipe: the rest is still zero).
+    used: usize,
     /// How many bytes at `start` belong to a secret already partly masked.
     carry: usize,
     /// The masked output, when something was masked.
@@ -544,8 +546,8 @@ pub(crate) struct StreamScrubber<'a> {
     ranges: Vec<Range<usize>>,
 }
 
-/// How much the scrubber reads at a time (at least).
-pub(crate) const CHUNK: usize = 64 * 1024;
+/// Room for the held-back tail to grow in a buffer before it is replaced by a larger one.
+const SLACK: usize = 64 * 1024;
 
 impl<'a> StreamScrubber<'a> {
     pub(crate) fn new(redactor: &'a Redactor) -> Self {
@@ -554,6 +556,7 @@ impl<'a> StreamScrubber<'a> {
             buf: Vec::new(),
             start: 0,
             end: 0,
+            used: 0,
             carry: 0,
             out: Vec::new(),
             view: View::default(),
@@ -569,11 +572,13 @@ impl<'a> StreamScrubber<'a> {
             self.start = 0;
         }
         if self.buf.len() < self.end + want {
-            // A new buffer rather than a reallocation, so the old one is wiped.
-            let mut bigger = vec![0u8; (self.end + want).max(CHUNK)];
+            // A new buffer rather than a reallocation, so the old one is wiped; with room for
+            // the held-back tail to grow without another one.
+            let mut bigger = vec![0u8; self.end + want + SLACK];
             bigger[..self.end].copy_from_slice(&self.buf[..self.end]);
-            self.buf.zeroize();
+            self.buf[..self.used].zeroize();
             self.buf = bigger;
+            self.used = self.end;
         }
         &mut self.buf[self.end..]
     }
@@ -587,6 +592,7 @@ impl<'a> StreamScrubber<'a> {
     /// the rest is remembered as secret, so it is masked too whatever follows.
     pub(crate) fn filled(&mut self, n: usize) -> &[u8] {
         self.end += n;
+        self.used = self.used.max(self.end);
         self.scrub(false)
     }
 
@@ -651,11 +657,18 @@ impl<'a> StreamScrubber<'a> {
     }
 }
 
-impl Drop for StreamScrubber<'_> {
-    fn drop(&mut self) {
-        self.buf.zeroize();
+impl StreamScrubber<'_> {
+    /// Overwrites every byte of output it has held.
+    fn wipe(&mut self) {
+        self.buf[..self.used].zeroize();
         self.out.zeroize();
         self.view.wipe();
+    }
+}
+
+impl Drop for StreamScrubber<'_> {
+    fn drop(&mut self) {
+        self.wipe();
     }
 }
 
@@ -839,6 +852,19 @@ mod tests {
         out.extend(s.push(b"\nVALUE\n"));
         out.extend(s.finish());
         assert_eq!(String::from_utf8(out).unwrap(), "x SECRET\n\nVALUE\n");
+    }
+
+    #[test]
+    fn wiping_leaves_nothing_of_the_output_behind() {
+        let r = Redactor::new(vec![SecretString::from("SECRETVALUE")]);
+        let mut s = StreamScrubber::new(&r);
+        s.push(b"x SECRETVALUE y SECRE");
+        // Larger than the buffer: the held-back tail moves to a new one.
+        s.push(&[b'S'; 200_000]);
+        s.push(b"CRETVALUE\n");
+        assert!(s.buf.iter().any(|&b| b != 0));
+        s.wipe();
+        assert!(s.buf.iter().all(|&b| b == 0));
     }
 
     #[test]
