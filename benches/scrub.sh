@@ -7,6 +7,9 @@
 # with the output written to a file on tmpfs (--output=FILE), into a pipe that hyperfine reads
 # (--output=pipe) and to /dev/null. Also the peak RSS of exec (/usr/bin/time -v). Writes the raw
 # hyperfine JSON and a Markdown summary to target/bench/scrub/.
+# SCRUB_INSTRUCTIONS=1 instead counts the instructions exec itself executes (valgrind callgrind;
+# not cat's, not the kernel's) for the first 1,000 bytes and the first 64 MiB of the content,
+# into target/bench/scrub/instructions.txt: repeatable where wall-clock times are not.
 # Usage: benches/scrub.sh   (SCRUB_GIB=2, SCRUB_RUNS=5 runs per command and round, SCRUB_ROUNDS=3)
 set -euo pipefail
 
@@ -62,12 +65,28 @@ with open(path, "wb") as f:
 EOF
 }
 
+# count_instructions INPUT: instructions of exec -- cat for two prefixes of INPUT.
+count_instructions() {
+  command -v valgrind >/dev/null || {
+    echo "scrub bench: installing valgrind"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind >/dev/null
+  }
+  local size
+  for size in 1000 $((64 * 1024 * 1024)); do
+    head -c "${size}" "$1" >"${work}/part"
+    valgrind --tool=callgrind --callgrind-out-file="${work}/callgrind.out" "${bin}" exec --validate offline \
+      --api-key-env BENCH_KEY --ci none -- cat "${work}/part" >"${work}/output" 2>"${work}/valgrind.log"
+    cmp -s "${work}/part" "${work}/output" || { echo "scrub bench: output differs from input" >&2; return 1; }
+    printf '%s bytes of %s\t%s instructions\n' "${size}" "${content}" \
+      "$(awk '/Collected/ {print $4}' "${work}/valgrind.log")"
+  done | tee "${out}/instructions.txt"
+}
+
 main() {
   require_tools
   echo "scrub bench: cargo build --release"
   (cd "${root}" && cargo build --release --locked --quiet)
   mkdir -p "${out}"
-  rm -f "${out}"/*.json "${out}/rss.txt"
   work="$(mktemp -d -p /dev/shm)"
   trap stop EXIT
   export HOME="${work}/home" TMPDIR="${work}/tmp"
@@ -78,6 +97,13 @@ b = lambda d: base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).enco
 print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(time.time()) + 86400 * 365, "sub": "d04c356b-afd2-4b3e-80f2-403113e0974b"}) + "." + base64.urlsafe_b64encode(bytes(range(256))).rstrip(b"=").decode())')"
   export BENCH_KEY
   local input="${work}/input" exec_cmd sink round
+  if [[ "${SCRUB_INSTRUCTIONS:-0}" == 1 ]]; then
+    gib=0.0625
+    make_input "${input}"
+    count_instructions "${input}"
+    return
+  fi
+  rm -f "${out}"/*.json "${out}/rss.txt"
   echo "scrub bench: writing ${gib} GiB of ${content}"
   make_input "${input}"
   exec_cmd="${bin} exec --validate offline --api-key-env BENCH_KEY --ci none -- cat ${input}"
