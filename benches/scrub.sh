@@ -4,6 +4,7 @@
 # wrapped base64, =short for 2-byte lines), then times with hyperfine, in interleaved rounds,
 #   cat FILE                                                   (the baseline)
 #   anaconda-ci-auth exec --validate offline -- cat FILE       (the same output, scrubbed)
+#   sh -c 'cat FILE | cat'                                     (a relay that does nothing to it)
 # with the output written to a file on tmpfs (--output=FILE), into a pipe that hyperfine reads
 # (--output=pipe) and to /dev/null. Also the peak RSS of exec (/usr/bin/time -v). Writes the raw
 # hyperfine JSON and a Markdown summary to target/bench/scrub/.
@@ -115,7 +116,7 @@ print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(
       echo "scrub bench: output to ${sink} (round ${round} of ${rounds})"
       hyperfine -N --style basic --warmup 1 --runs "${runs}" --output="${output}" \
         --export-json "${out}/${sink}-r${round}.json" \
-        -n "cat" "cat ${input}" -n "exec -- cat" "${exec_cmd}"
+        -n "cat" "cat ${input}" -n "exec -- cat" "${exec_cmd}" -n "cat | cat" "sh -c 'cat ${input} | cat'"
     done
   done
   rm -f "${work}/output"
@@ -127,11 +128,13 @@ print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(
 import glob, json, os, statistics, sys
 out, gib, content = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 size = gib * 1024 ** 3
-print(f"{gib:g} GiB of {content}; throughput = bytes / mean wall time; ratio = cat's mean / exec's mean\n")
-print("| output to | cat | exec -- cat | ratio (all runs) | per-round ratios | exec CPU (user+sys) per GiB |")
-print("| --- | ---: | ---: | ---: | --- | ---: |")
+print(f"{gib:g} GiB of {content}; throughput = bytes / mean wall time; ratio = cat's mean / exec's mean; "
+      "relay: `cat | cat`, exec's mean over the relay's\n")
+print("| output to | cat | exec -- cat | ratio (all runs) | per-round ratios | exec CPU (user+sys) per GiB "
+      "| relay | exec / relay |")
+print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
 for sink in ("file", "pipe", "null"):
-    times = {"cat": [], "exec -- cat": []}
+    times = {"cat": [], "exec -- cat": [], "cat | cat": []}
     cpu, ratios = [], []
     for path in sorted(glob.glob(os.path.join(out, f"{sink}-r*.json"))):
         res = {r["command"]: r for r in json.load(open(path))["results"]}
@@ -140,9 +143,11 @@ for sink in ("file", "pipe", "null"):
         ratios.append(res["cat"]["mean"] / res["exec -- cat"]["mean"])
         cpu.append(res["exec -- cat"]["user"] + res["exec -- cat"]["system"])
     cat, ex = statistics.mean(times["cat"]), statistics.mean(times["exec -- cat"])
+    relay = statistics.mean(times["cat | cat"])
     gbps = lambda t: f"{size / t / 1e9:.2f} GB/s"
     print(f"| {sink} | {cat:.3f} s ({gbps(cat)}) | {ex:.3f} s ({gbps(ex)}) | {cat / ex:.2f}x | "
-          f"{', '.join(f'{r:.2f}' for r in ratios)} | {statistics.mean(cpu) / gib:.3f} s |")
+          f"{', '.join(f'{r:.2f}' for r in ratios)} | {statistics.mean(cpu) / gib:.3f} s | "
+          f"{relay:.3f} s | {ex / relay:.2f} |")
 rss = open(os.path.join(out, "rss.txt")).read().split("\t")[1].strip()
 print(f"\nexec peak RSS: {int(rss) / 1024:.1f} MiB")
 EOF

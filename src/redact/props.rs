@@ -287,9 +287,8 @@ proptest! {
     // A probe reads the bytes the whole text's view has at or after its position, however many
     // line breaks and spaces are around it.
     #[test]
-    fn a_probe_reads_the_views_bytes(text in "[ab \t\r\n]{0,120}", at in any::<Index>()) {
+    fn a_probe_reads_the_views_bytes(text in "[ab \t\r\n]{1,120}", at in any::<Index>()) {
         let text = text.as_bytes();
-        prop_assume!(!text.is_empty());
         let p = at.index(text.len());
         let mut view = View::default();
         view.build(text);
