@@ -11,6 +11,7 @@
 # SCRUB_INSTRUCTIONS=1 instead counts the instructions exec itself executes (valgrind callgrind;
 # not cat's, not the kernel's) for the first 1,000 bytes and the first 64 MiB of the content,
 # into target/bench/scrub/instructions.txt: repeatable where wall-clock times are not.
+# SCRUB_BIN=PATH times that binary instead of building this tree's (before/after comparisons).
 # Usage: benches/scrub.sh   (SCRUB_GIB=2, SCRUB_RUNS=5 runs per command and round, SCRUB_ROUNDS=3)
 set -euo pipefail
 
@@ -20,7 +21,7 @@ gib="${SCRUB_GIB:-2}"
 runs="${SCRUB_RUNS:-5}"
 rounds="${SCRUB_ROUNDS:-3}"
 content="${SCRUB_CONTENT:-text}"
-bin="${root}/target/release/anaconda-ci-auth"
+bin="${SCRUB_BIN:-${root}/target/release/anaconda-ci-auth}"
 work=""
 
 stop() {
@@ -85,8 +86,10 @@ count_instructions() {
 
 main() {
   require_tools
-  echo "scrub bench: cargo build --release"
-  (cd "${root}" && cargo build --release --locked --quiet)
+  if [[ -z "${SCRUB_BIN:-}" ]]; then
+    echo "scrub bench: cargo build --release"
+    (cd "${root}" && cargo build --release --locked --quiet)
+  fi
   mkdir -p "${out}"
   work="$(mktemp -d -p /dev/shm)"
   trap stop EXIT
