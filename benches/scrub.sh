@@ -4,9 +4,14 @@
 # wrapped base64, =short for 2-byte lines), then times with hyperfine, in interleaved rounds,
 #   cat FILE                                                   (the baseline)
 #   anaconda-ci-auth exec --validate offline -- cat FILE       (the same output, scrubbed)
+#   sh -c 'cat FILE | cat'                                     (a relay that does nothing to it)
 # with the output written to a file on tmpfs (--output=FILE), into a pipe that hyperfine reads
 # (--output=pipe) and to /dev/null. Also the peak RSS of exec (/usr/bin/time -v). Writes the raw
 # hyperfine JSON and a Markdown summary to target/bench/scrub/.
+# SCRUB_INSTRUCTIONS=1 instead counts the instructions exec itself executes (valgrind callgrind;
+# not cat's, not the kernel's) for the first 1,000 bytes and the first 64 MiB of the content,
+# into target/bench/scrub/instructions.txt: repeatable where wall-clock times are not.
+# SCRUB_BIN=PATH times that binary instead of building this tree's (before/after comparisons).
 # Usage: benches/scrub.sh   (SCRUB_GIB=2, SCRUB_RUNS=5 runs per command and round, SCRUB_ROUNDS=3)
 set -euo pipefail
 
@@ -16,7 +21,7 @@ gib="${SCRUB_GIB:-2}"
 runs="${SCRUB_RUNS:-5}"
 rounds="${SCRUB_ROUNDS:-3}"
 content="${SCRUB_CONTENT:-text}"
-bin="${root}/target/release/anaconda-ci-auth"
+bin="${SCRUB_BIN:-${root}/target/release/anaconda-ci-auth}"
 work=""
 
 stop() {
@@ -62,12 +67,30 @@ with open(path, "wb") as f:
 EOF
 }
 
+# count_instructions INPUT: instructions of exec -- cat for two prefixes of INPUT.
+count_instructions() {
+  command -v valgrind >/dev/null || {
+    echo "scrub bench: installing valgrind"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind >/dev/null
+  }
+  local size
+  for size in 1000 $((64 * 1024 * 1024)); do
+    head -c "${size}" "$1" >"${work}/part"
+    valgrind --tool=callgrind --callgrind-out-file="${work}/callgrind.out" "${bin}" exec --validate offline \
+      --api-key-env BENCH_KEY --ci none -- cat "${work}/part" >"${work}/output" 2>"${work}/valgrind.log"
+    cmp -s "${work}/part" "${work}/output" || { echo "scrub bench: output differs from input" >&2; return 1; }
+    printf '%s bytes of %s\t%s instructions\n' "${size}" "${content}" \
+      "$(awk '/Collected/ {print $4}' "${work}/valgrind.log")"
+  done | tee "${out}/instructions.txt"
+}
+
 main() {
   require_tools
-  echo "scrub bench: cargo build --release"
-  (cd "${root}" && cargo build --release --locked --quiet)
+  if [[ -z "${SCRUB_BIN:-}" ]]; then
+    echo "scrub bench: cargo build --release"
+    (cd "${root}" && cargo build --release --locked --quiet)
+  fi
   mkdir -p "${out}"
-  rm -f "${out}"/*.json "${out}/rss.txt"
   work="$(mktemp -d -p /dev/shm)"
   trap stop EXIT
   export HOME="${work}/home" TMPDIR="${work}/tmp"
@@ -78,6 +101,13 @@ b = lambda d: base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).enco
 print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(time.time()) + 86400 * 365, "sub": "d04c356b-afd2-4b3e-80f2-403113e0974b"}) + "." + base64.urlsafe_b64encode(bytes(range(256))).rstrip(b"=").decode())')"
   export BENCH_KEY
   local input="${work}/input" exec_cmd sink round
+  if [[ "${SCRUB_INSTRUCTIONS:-0}" == 1 ]]; then
+    gib=0.0625
+    make_input "${input}"
+    count_instructions "${input}"
+    return
+  fi
+  rm -f "${out}"/*.json "${out}/rss.txt"
   echo "scrub bench: writing ${gib} GiB of ${content}"
   make_input "${input}"
   exec_cmd="${bin} exec --validate offline --api-key-env BENCH_KEY --ci none -- cat ${input}"
@@ -89,7 +119,7 @@ print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(
       echo "scrub bench: output to ${sink} (round ${round} of ${rounds})"
       hyperfine -N --style basic --warmup 1 --runs "${runs}" --output="${output}" \
         --export-json "${out}/${sink}-r${round}.json" \
-        -n "cat" "cat ${input}" -n "exec -- cat" "${exec_cmd}"
+        -n "cat" "cat ${input}" -n "exec -- cat" "${exec_cmd}" -n "cat | cat" "sh -c 'cat ${input} | cat'"
     done
   done
   rm -f "${work}/output"
@@ -101,11 +131,13 @@ print(b({"alg": "RS256", "kid": "default", "typ": "JWT"}) + "." + b({"exp": int(
 import glob, json, os, statistics, sys
 out, gib, content = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 size = gib * 1024 ** 3
-print(f"{gib:g} GiB of {content}; throughput = bytes / mean wall time; ratio = cat's mean / exec's mean\n")
-print("| output to | cat | exec -- cat | ratio (all runs) | per-round ratios | exec CPU (user+sys) per GiB |")
-print("| --- | ---: | ---: | ---: | --- | ---: |")
+print(f"{gib:g} GiB of {content}; throughput = bytes / mean wall time; ratio = cat's mean / exec's mean; "
+      "relay: `cat | cat`, exec's mean over the relay's\n")
+print("| output to | cat | exec -- cat | ratio (all runs) | per-round ratios | exec CPU (user+sys) per GiB "
+      "| relay | exec / relay |")
+print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
 for sink in ("file", "pipe", "null"):
-    times = {"cat": [], "exec -- cat": []}
+    times = {"cat": [], "exec -- cat": [], "cat | cat": []}
     cpu, ratios = [], []
     for path in sorted(glob.glob(os.path.join(out, f"{sink}-r*.json"))):
         res = {r["command"]: r for r in json.load(open(path))["results"]}
@@ -114,9 +146,11 @@ for sink in ("file", "pipe", "null"):
         ratios.append(res["cat"]["mean"] / res["exec -- cat"]["mean"])
         cpu.append(res["exec -- cat"]["user"] + res["exec -- cat"]["system"])
     cat, ex = statistics.mean(times["cat"]), statistics.mean(times["exec -- cat"])
+    relay = statistics.mean(times["cat | cat"])
     gbps = lambda t: f"{size / t / 1e9:.2f} GB/s"
     print(f"| {sink} | {cat:.3f} s ({gbps(cat)}) | {ex:.3f} s ({gbps(ex)}) | {cat / ex:.2f}x | "
-          f"{', '.join(f'{r:.2f}' for r in ratios)} | {statistics.mean(cpu) / gib:.3f} s |")
+          f"{', '.join(f'{r:.2f}' for r in ratios)} | {statistics.mean(cpu) / gib:.3f} s | "
+          f"{relay:.3f} s | {ex / relay:.2f} |")
 rss = open(os.path.join(out, "rss.txt")).read().split("\t")[1].strip()
 print(f"\nexec peak RSS: {int(rss) / 1024:.1f} MiB")
 EOF

@@ -21,6 +21,10 @@ use crate::ui;
 /// behind may hold its stdout open, and must not keep us (and the key's directory) alive.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
+/// How much a pump reads at a time, and (Linux) the capacity it asks for the command's pipes:
+/// fewer, larger reads and writes, and fewer wake-ups of the command and the pump.
+const PIPE_SIZE: usize = 1024 * 1024;
+
 /// Keeps the key out of core dumps and away from same-user debuggers: no core file, and (Linux)
 /// not dumpable, which also refuses ptrace attach and `/proc/PID/mem` reads by other processes.
 pub(crate) fn harden() {
@@ -95,17 +99,19 @@ pub(crate) fn run(spec: &Spec<'_>, forwarder: &signals::Forwarder) -> Result<End
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut pumps = 0;
     if let (Some(out), Some(r)) = (child.stdout.take(), &spec.scrub) {
+        widen(&out);
         let (r, tx) = (Arc::clone(r), done_tx.clone());
         std::thread::spawn(move || {
-            pump(out, std::io::stdout(), &r);
+            pump(out, unbuffered(std::io::stdout()), &r);
             let _ = tx.send(());
         });
         pumps += 1;
     }
     if let (Some(err), Some(r)) = (child.stderr.take(), &spec.scrub) {
+        widen(&err);
         let (r, tx) = (Arc::clone(r), done_tx.clone());
         std::thread::spawn(move || {
-            pump(err, std::io::stderr(), &r);
+            pump(err, unbuffered(std::io::stderr()), &r);
             let _ = tx.send(());
         });
         pumps += 1;
@@ -155,27 +161,55 @@ fn start_hints(err: Error, program: &str) -> Error {
     }
 }
 
-/// Copies a child's stream to ours, scrubbing secrets; flushes after every chunk.
-fn pump(mut from: impl Read, to: impl Write, redactor: &Redactor) {
-    let mut to = to;
+/// Copies a child's stream to ours, scrubbing secrets. What can be written is written at once,
+/// straight from the read buffer when nothing in it is masked.
+fn pump(mut from: impl Read, mut to: impl Write, redactor: &Redactor) {
     let mut scrubber = StreamScrubber::new(redactor);
-    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match from.read(&mut buf) {
+        match from.read(scrubber.spare(PIPE_SIZE)) {
             Ok(0) => break,
             Ok(n) => {
-                let out = scrubber.push(&buf[..n]);
-                if to.write_all(&out).and_then(|()| to.flush()).is_err() {
-                    break;
+                if to
+                    .write_all(scrubber.filled(n))
+                    .and_then(|()| to.flush())
+                    .is_err()
+                {
+                    return;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
     }
-    let _ = to.write_all(&scrubber.finish());
+    let _ = to.write_all(scrubber.finish());
     let _ = to.flush();
-    zeroize::Zeroize::zeroize(&mut buf);
+}
+
+/// Asks for a pipe of [`PIPE_SIZE`] (at most `/proc/sys/fs/pipe-max-size`, 1 MiB by default, for
+/// a user without `CAP_SYS_RESOURCE`); keeps the default of 64 KiB when refused.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn widen(pipe: &impl std::os::fd::AsFd) {
+    if let Ok(size) = i32::try_from(PIPE_SIZE) {
+        let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(size));
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn widen<T>(_pipe: &T) {}
+
+/// Our stdout or stderr without a buffer in between (Rust's stdout is line-buffered: two writes
+/// per chunk), or the standard handle where it cannot be duplicated.
+#[cfg(unix)]
+fn unbuffered<T: Write + Send + std::os::fd::AsFd + 'static>(standard: T) -> Box<dyn Write + Send> {
+    match standard.as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(standard),
+    }
+}
+
+#[cfg(not(unix))]
+fn unbuffered<T: Write + Send + 'static>(standard: T) -> Box<dyn Write + Send> {
+    Box::new(standard)
 }
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {

@@ -1,6 +1,7 @@
 //! Property tests of the scrubber: any split of any output with embedded forms of a key (raw,
 //! `Bearer`, base64 at any alignment, line-wrapped at any width, URL-encoded, JSON-escaped) is
-//! scrubbed, and output without a form passes byte-identical.
+//! scrubbed, and output without a form passes byte-identical; the stream scrubber's probe filter
+//! writes, chunk by chunk, exactly what a search of the whole view writes.
 //!
 //! `PROPTEST_CASES=N` runs more cases than the default 256; `scripts/fuzz.sh` does a long run.
 
@@ -216,10 +217,90 @@ proptest! {
         let mut from = 0;
         for cut in at.into_iter().chain([input.len()]) {
             out.extend(s.push(&input[from..cut]));
-            prop_assert!(s.pending.len() <= r.longest * (1 + MAX_BREAK + MAX_INDENT));
+            prop_assert!(s.held() <= r.longest * (1 + MAX_BREAK + MAX_INDENT));
             from = cut;
         }
         out.extend(s.finish());
         prop_assert_eq!(out, input);
+    }
+}
+
+/// Output as it comes from each `push` (and `finish`), for comparing two scrubbers chunk by chunk.
+fn pushes(r: &Redactor, input: &[u8], cuts: &[Index]) -> Vec<Vec<u8>> {
+    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+    at.sort_unstable();
+    let mut s = StreamScrubber::new(r);
+    let mut out = Vec::new();
+    let mut from = 0;
+    for cut in at.into_iter().chain([input.len()]) {
+        out.push(s.push(&input[from..cut]));
+        out.push(s.held().to_le_bytes().to_vec());
+        from = cut;
+    }
+    out.push(s.finish().to_vec());
+    out
+}
+
+/// Large output: pieces of the generated kind between long runs of one repeated filler (log
+/// lines, wrapped base64 of other data, blank lines, indentation), so that forms lie far from
+/// the ends of a chunk and from each other.
+fn bulky() -> impl Strategy<Value = Vec<Piece>> {
+    let bulk = ("[A-Za-z0-9+/ \t\r\n.=e]{1,80}", 1usize..3000)
+        .prop_map(|(unit, times)| Piece::Filler(unit.repeat(times)));
+    prop::collection::vec(prop_oneof![2 => bulk, 3 => piece()], 1..10)
+}
+
+proptest! {
+    // Large inputs: a quarter of the cases (`PROPTEST_CASES` still scales them).
+    #![proptest_config(ProptestConfig { cases: ProptestConfig::default().cases.div_ceil(4), ..ProptestConfig::default() })]
+
+    // The probe filter only decides where to build the view: what the stream scrubber writes after
+    // each chunk, and what it holds back, is byte for byte what a search of the whole view of
+    // every chunk gives.
+    #[test]
+    fn probed_search_writes_what_the_whole_view_search_writes(
+        key in key(),
+        pieces in bulky(),
+        cuts in prop::collection::vec(any::<Index>(), 0..8),
+    ) {
+        let r = redactor_for(&key);
+        prop_assert!(r.probes.is_some());
+        let reference = redactor_for(&key).without_probes();
+        let input = render(&key, &pieces);
+        prop_assert_eq!(pushes(&r, &input, &cuts), pushes(&reference, &input, &cuts));
+    }
+}
+
+proptest! {
+    #[test]
+    fn probed_search_agrees_on_small_outputs_too(
+        key in key(),
+        pieces in prop::collection::vec(piece(), 1..12),
+        cuts in prop::collection::vec(any::<Index>(), 0..12),
+    ) {
+        let r = redactor_for(&key);
+        let reference = redactor_for(&key).without_probes();
+        let input = render(&key, &pieces);
+        prop_assert_eq!(pushes(&r, &input, &cuts), pushes(&reference, &input, &cuts));
+    }
+
+    // A probe reads the bytes the whole text's view has at or after its position, however many
+    // line breaks and spaces are around it.
+    #[test]
+    fn a_probe_reads_the_views_bytes(text in "[ab \t\r\n]{1,120}", at in any::<Index>()) {
+        let text = text.as_bytes();
+        let p = at.index(text.len());
+        let mut view = View::default();
+        view.build(text);
+        let after: Vec<u8> = (0..view.bytes.len())
+            .filter(|&v| view.orig(v) >= p)
+            .map(|v| view.bytes[v])
+            .take(GRAM)
+            .collect();
+        match gram_at(text, p) {
+            Gram::Whole(g) => prop_assert_eq!(g.to_le_bytes().to_vec(), after),
+            Gram::Short => prop_assert!(after.len() < GRAM, "{:?}", after),
+            Gram::Unknown => prop_assert!(text[p - 64..=p].iter().all(|&b| is_space(b))),
+        }
     }
 }
