@@ -175,10 +175,13 @@ fn write_mamba(
     w: &mut Written,
 ) -> Result<()> {
     let Some(home) = env.home() else {
-        w.warnings.push(
-            "HOME is not set: mamba/micromamba were not configured (their credentials live under ~/.mamba)"
-                .into(),
-        );
+        let why = match env.presence("HOME") {
+            crate::env::Presence::NotUtf8 => "HOME is not valid UTF-8",
+            _ => "HOME is not set",
+        };
+        w.warnings.push(format!(
+            "{why}: mamba/micromamba were not configured (their credentials live under ~/.mamba)"
+        ));
         return Ok(());
     };
     let target = std::path::absolute(home.join(".mamba/auth/authentication.json"))

@@ -1080,3 +1080,18 @@ fn api_key_stdin_from_a_terminal_is_refused() {
         .stderr_has("standard input is a terminal")
         .stderr_has("pipe the key in");
 }
+
+#[test]
+fn a_home_that_is_not_utf8_is_named_when_mamba_cannot_be_configured() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    let home = OsString::from_vec(b"/nonexistent/\xff-home".to_vec());
+    let out = sb
+        .cmd(["setup", "--validate", "offline", "--clients", "conda,mamba"])
+        .key(&key)
+        .envs_os(&[("HOME", home)])
+        .run();
+    out.success()
+        .stderr_has("HOME is not valid UTF-8: mamba/micromamba were not configured")
+        .stderr_lacks("HOME is not set");
+}
