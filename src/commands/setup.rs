@@ -50,7 +50,10 @@ pub(crate) fn run(ctx: &Ctx, args: &SetupArgs) -> Result<()> {
         )?;
     }
     let exported = ctx.platform.export(&ctx.env, &pairs)?;
-    let warnings = warnings(ctx, &k, &spec, &written, exported);
+    let mut warnings = warnings(ctx, &k, &spec, &written, exported);
+    if args.keyring_path.is_none() && !spec.env_mode() {
+        warnings.extend(keys_the_keyring_lacks(&spec, &k.domain));
+    }
     let load_hint = match exported {
         Exported::ToLaterSteps(how) => Some(format!(
             "  the variables are exported to later steps through {how}"
@@ -171,6 +174,21 @@ fn replace_earlier_setups(ctx: &Ctx, args: &SetupArgs) -> Result<crate::env::Env
         env = env.before_job(&rec.env, &rec.restore_env);
     }
     Ok(env)
+}
+
+/// `--channel PATTERN=OTHER` makes anaconda-auth look for OTHER's key, which a job keyring
+/// (holding only `--domain`'s) does not have: conda would send nothing to those channels.
+fn keys_the_keyring_lacks(spec: &settings::Job, domain: &str) -> Vec<String> {
+    spec.channels
+        .iter()
+        .filter_map(|c| {
+            let other = c.auth_domain.as_deref().filter(|d| *d != domain)?;
+            Some(format!(
+                "--channel `{}` names the auth domain `{other}`, but the job keyring holds a key for `{domain}` only: conda will send no key to those channels; drop `={other}`, use --mode env, or merge into a keyring that has `{other}`'s key with --keyring-path",
+                c.pattern
+            ))
+        })
+        .collect()
 }
 
 /// The job directory: `--dir` (adopting an earlier setup's record there), or a new one under

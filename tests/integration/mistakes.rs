@@ -1095,3 +1095,35 @@ fn a_home_that_is_not_utf8_is_named_when_mamba_cannot_be_configured() {
         .stderr_has("HOME is not valid UTF-8: mamba/micromamba were not configured")
         .stderr_lacks("HOME is not set");
 }
+
+#[test]
+fn a_channel_routed_to_a_domain_the_job_keyring_lacks_is_named() {
+    let setup = |extra: &[&str]| {
+        let sb = Sandbox::new();
+        let key = sb.canary();
+        let mut args = vec!["setup", "--validate", "offline", "--clients", "conda"];
+        args.extend_from_slice(extra);
+        let out = sb.cmd(&args).key(&key).run();
+        out.success();
+        out.stderr()
+    };
+    let lacking =
+        "names the auth domain `example.org`, but the job keyring holds a key for `anaconda.com` only";
+    let warned = setup(&["--channel", "https://private.example.org/t/*=example.org"]);
+    assert!(warned.contains(lacking), "{warned}");
+    // The key's own domain, or env mode (anaconda-auth then sends the variable to every routed
+    // channel): nothing to say.
+    for extra in [
+        &["--channel", "https://private.example.org/t/*=anaconda.com"][..],
+        &["--channel", "https://private.example.org/t/*"][..],
+        &[
+            "--channel",
+            "https://private.example.org/t/*=example.org",
+            "--mode",
+            "env",
+        ][..],
+    ] {
+        let quiet = setup(extra);
+        assert!(!quiet.contains("names the auth domain"), "{extra:?}: {quiet}");
+    }
+}
