@@ -43,7 +43,12 @@ pub(crate) fn run(ctx: &Ctx, args: &DockerSecretArgs) -> Result<()> {
         SecretKind::Key => (format!("/run/secrets/{id}"), BTreeMap::new()),
         SecretKind::Keyring => (
             "/root/.anaconda/keyring".to_owned(),
-            BTreeMap::from([(names::KEYRING_BACKEND, READ_ONLY_BACKEND)]),
+            // anaconda-auth 0.9 to 0.15.2 send the API key to repository channels only with
+            // the unified-key switch, as setup exports it.
+            BTreeMap::from([
+                (names::KEYRING_BACKEND, READ_ONLY_BACKEND),
+                (names::UNIFIED_KEY, "true"),
+            ]),
         ),
     };
     let r = report::DockerSecret {
@@ -104,9 +109,10 @@ fn print_human(r: &report::DockerSecret, kind: SecretKind) {
     ));
     if kind == SecretKind::Keyring {
         ui::info(&format!(
-            "  mount it with: RUN --mount=type=secret,id={},target=/root/.anaconda/keyring,required=true \\\n      {}={READ_ONLY_BACKEND} conda ...",
+            "  mount it with: RUN --mount=type=secret,id={},target=/root/.anaconda/keyring,required=true \\\n      {}={READ_ONLY_BACKEND} {}=true conda ...",
             r.id,
-            names::KEYRING_BACKEND
+            names::KEYRING_BACKEND,
+            names::UNIFIED_KEY
         ));
         ui::info(
             "  (secret mounts are read-only; anaconda-auth skips a read-only keyring unless its backend is named)",

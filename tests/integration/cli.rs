@@ -1276,3 +1276,32 @@ fn a_failing_annotation_is_a_warning_not_a_failure() {
         .success()
         .stderr_has("could not add the summary with `buildkite-agent annotate`");
 }
+
+#[test]
+fn the_keyring_secret_hint_names_every_variable_the_run_step_needs() {
+    let sb = Sandbox::new();
+    let key = sb.canary();
+    let out = sb
+        .cmd(["docker-secret", "--kind", "keyring", "--validate", "offline"])
+        .key(&key)
+        .run();
+    out.success()
+        .stderr_has("PYTHON_KEYRING_BACKEND=anaconda_auth.token.AnacondaKeyring")
+        .stderr_has("ANACONDA_AUTH_USE_UNIFIED_REPO_API_KEY=true conda ...");
+    let json = sb
+        .cmd([
+            "docker-secret",
+            "--kind",
+            "keyring",
+            "--validate",
+            "offline",
+            "--json",
+        ])
+        .key(&key)
+        .run();
+    let run_env = &json.success().json()["run_env"];
+    assert_eq!(
+        run_env["ANACONDA_AUTH_USE_UNIFIED_REPO_API_KEY"], "true",
+        "{run_env}"
+    );
+}
