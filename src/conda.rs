@@ -209,7 +209,6 @@ fn conda_failed(what: &str, output: &str) -> Error {
     e.hint("check that the key can access https://repo.anaconda.cloud (see `anaconda-ci-auth validate`) and that the conda in base is writable")
 }
 
-/// The conda executable: `explicit`, else `conda` on PATH, else `$CONDA_EXE`.
 /// Whether anaconda-auth's conda plugin is installed beside a conda executable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Plugin {
@@ -280,6 +279,7 @@ pub(crate) fn plugin(conda: &Path) -> Plugin {
     Plugin::Missing
 }
 
+/// The conda executable: `explicit`, else `conda` on PATH, else `$CONDA_EXE`.
 pub(crate) fn find(env: &Env, explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         if p.is_file() {

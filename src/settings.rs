@@ -260,8 +260,6 @@ pub(crate) fn state_path(args: &StateArgs, env: &Env) -> Option<PathBuf> {
         .or_else(|| env.path(names::STATE))
 }
 
-/// The caller's list of files merged into (`$XDG_STATE_HOME/anaconda-ci-auth/merges`, by default
-/// under `~/.local/state`): how `--sweep` finds a merge whose job directory was wiped.
 /// Whether to write the redacted summary: off with `--no-summary` or `ANACONDA_CI_AUTH_SUMMARY=false`.
 pub(crate) fn summary(no_summary: bool, env: &Env) -> Result<bool> {
     if no_summary {
@@ -277,6 +275,8 @@ pub(crate) fn summary(no_summary: bool, env: &Env) -> Result<bool> {
     }
 }
 
+/// The caller's list of files merged into (`$XDG_STATE_HOME/anaconda-ci-auth/merges`, by default
+/// under `~/.local/state`): how `--sweep` finds a merge whose job directory was wiped.
 pub(crate) fn merge_index(env: &Env) -> Option<PathBuf> {
     env.path("XDG_STATE_HOME")
         .or_else(|| env.home().map(|h| h.join(".local/state")))
