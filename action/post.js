@@ -7,14 +7,9 @@
 const run = require('./run.js');
 
 function main() {
-  const wanted = (process.env['INPUT_POST-CLEANUP'] || 'true').trim();
-  if (wanted === 'false') {
+  // main.js refused any other value before it did anything.
+  if ((process.env['INPUT_POST-CLEANUP'] || 'true').trim() === 'false') {
     process.stdout.write('anaconda-ci-auth: post-cleanup is false; leaving the job files to the cleanup sub-action\n');
-    return;
-  }
-  if (wanted !== 'true') {
-    process.stdout.write(`::error title=anaconda-ci-auth::input \`post-cleanup\` must be true or false\n`);
-    process.exitCode = 2;
     return;
   }
   const binary = process.env.STATE_binary || '';

@@ -234,6 +234,17 @@ pub(crate) struct CondaStatus {
 }
 
 impl CondaStatus {
+    pub(crate) fn new(path: PathBuf, plugin: crate::conda::Plugin) -> Self {
+        Self {
+            plugin: plugin.as_str(),
+            plugin_version: match plugin {
+                crate::conda::Plugin::Installed(v) => Some(v),
+                _ => None,
+            },
+            path,
+        }
+    }
+
     fn human(&self) -> String {
         let plugin = match (self.plugin, &self.plugin_version) {
             ("installed", Some(v)) => format!("anaconda-auth plugin {v}"),

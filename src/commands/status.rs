@@ -40,16 +40,17 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
             mode: fsx::mode_string(f),
         })
         .collect();
-    let conda = conda_status(ctx);
-    if let Some(c) = &conda
-        && c.plugin == "missing"
+    let conda = crate::conda::find(&ctx.env, None)
+        .ok()
+        .map(|path| (crate::conda::plugin(&path), path));
+    if let Some((crate::conda::Plugin::Missing, path)) = &conda
         && rec
             .as_ref()
             .is_none_or(|r| r.clients.is_empty() || r.clients.contains(&crate::settings::Client::Conda))
     {
         warnings.push(format!(
             "conda at `{}` has no anaconda-auth plugin, so it will not send the key; {}",
-            c.path.display(),
+            path.display(),
             crate::conda::PLUGIN_HINT
         ));
     }
@@ -65,7 +66,7 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
         files,
         env: rec.as_ref().map(|r| r.env.clone()),
         env_key_fingerprint: env_key,
-        conda,
+        conda: conda.map(|(plugin, path)| report::CondaStatus::new(path, plugin)),
         ci: ctx.platform.name(),
         warnings,
         written_by: rec.as_ref().map(|r| (command_name(r.command), r.ci.clone())),
@@ -80,20 +81,6 @@ pub(crate) fn run(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
         ui::warn(w);
     }
     Ok(())
-}
-
-/// The conda on PATH (or CONDA_EXE) and its anaconda-auth plugin, found without running conda.
-fn conda_status(ctx: &Ctx) -> Option<report::CondaStatus> {
-    let path = crate::conda::find(&ctx.env, None).ok()?;
-    let plugin = crate::conda::plugin(&path);
-    Some(report::CondaStatus {
-        plugin: plugin.as_str(),
-        plugin_version: match plugin {
-            crate::conda::Plugin::Installed(v) => Some(v),
-            _ => None,
-        },
-        path,
-    })
 }
 
 /// Where status looked and what it found there, naming the setting that pointed there.
