@@ -155,7 +155,7 @@ impl Setup {
             md.push_str(&format!("| env `{n}` | `{}` |\n", cell(val)));
         }
         md.push_str(
-            "| cleanup | `anaconda-ci-auth cleanup` (the GitHub Action runs it when the job ends) |\n\n",
+            "| cleanup | `anaconda-ci-auth cleanup` (the integrations run it when the job ends) |\n\n",
         );
         md
     }

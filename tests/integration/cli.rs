@@ -262,19 +262,9 @@ fn sweep_removes_stale_dirs_of_other_jobs_only() {
 fn github_mode_masks_first_and_exports_through_files() {
     let sb = Sandbox::new();
     let key = canary();
-    let gh = sb.path().join("gh");
-    std::fs::create_dir(&gh).unwrap();
-    for f in ["env", "output", "summary"] {
-        std::fs::write(gh.join(f), "").unwrap();
-    }
-    let out = sb
-        .cmd(["setup", "--validate", "offline"])
+    let gh = github_step(&sb);
+    let out = github_cmd(&sb, &gh, &["setup", "--validate", "offline"])
         .env("ANACONDA_AUTH_API_KEY", &key)
-        .env("GITHUB_ACTIONS", "true")
-        .env("RUNNER_TEMP", sb.tmpdir())
-        .env("GITHUB_ENV", gh.join("env"))
-        .env("GITHUB_OUTPUT", gh.join("output"))
-        .env("GITHUB_STEP_SUMMARY", gh.join("summary"))
         .run();
     out.success();
     // Masks first, on stderr (the runner reads workflow commands there too): stdout may be
